@@ -1,0 +1,34 @@
+"""Audit log: who read which personal record or recording, and security events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hall.model import AuditEntry
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    at: datetime,
+    user_id: int | None,
+    action: str,
+    target_type: str,
+    target_id: str | int,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """Add one audit entry inside the caller's transaction."""
+    session.add(
+        AuditEntry(
+            at=at,
+            user_id=user_id,
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id),
+            detail=dict(detail or {}),
+        )
+    )

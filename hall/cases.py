@@ -1,0 +1,151 @@
+"""Reading case files (信访事项) for staff: the case page and the case list, with masking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hall import audit, recordings
+from hall.errors import Forbidden, NotFound
+from hall.model import (
+    Case,
+    CaseEvent,
+    Line,
+    Petitioner,
+    Recording,
+    Role,
+    User,
+    Village,
+    Visibility,
+    Visit,
+)
+from hall.privacy import mask_id_number, mask_phone
+from hall.users import Principal
+
+STAFF_ROLES = (Role.OFFICER, Role.DESK, Role.LEADER, Role.SUPERVISOR, Role.ADMIN)
+# Roles that may see a petitioner's identity number and phone in full (each read audited).
+UNMASK_ROLES = (Role.OFFICER, Role.DESK, Role.LEADER, Role.SUPERVISOR, Role.ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class PetitionerView:
+    """A petitioner as shown to staff: identity number and phone masked unless unmasked."""
+
+    id: int
+    name: str
+    id_number: str
+    phone: str
+    village: str
+
+
+@dataclass(frozen=True, slots=True)
+class VisitView:
+    """One visit of the case with its officer and recordings."""
+
+    visit: Visit
+    officer: str
+    recordings: list[Recording]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """Everything the staff case page shows."""
+
+    case: Case
+    line: Line
+    petitioner: PetitionerView
+    events: list[CaseEvent]
+    visits: list[VisitView]
+
+
+def _may_read(who: Principal, case: Case) -> bool:
+    if who.role in (Role.DESK, Role.LEADER, Role.SUPERVISOR, Role.ADMIN):
+        return True
+    return who.role == Role.OFFICER and case.line_id in who.line_ids
+
+
+async def case_view(session: AsyncSession, who: Principal, case_id: int) -> CaseView:
+    """The case page's content; `forbidden` for roles outside the case, `not_found` if absent."""
+    case = await session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"信访事项 {case_id} 不存在")
+    if not _may_read(who, case):
+        raise Forbidden("无权查看该信访事项")
+    line = await session.get_one(Line, case.line_id)
+    person = await session.get_one(Petitioner, case.petitioner_id)
+    village = await session.get(Village, person.village_id) if person.village_id else None
+    events = list(
+        await session.scalars(
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case.id, CaseEvent.visibility != Visibility.RESTRICTED)
+            .order_by(CaseEvent.seq)
+        )
+    )
+    rows = await session.execute(
+        select(Visit, User.display_name)
+        .join(User, User.id == Visit.officer_id)
+        .where(Visit.case_id == case.id)
+        .order_by(Visit.id)
+    )
+    all_recordings = await recordings.for_case(session, case.id)
+    visits = [
+        VisitView(
+            visit=visit,
+            officer=officer,
+            recordings=[r for r in all_recordings if r.visit_id == visit.id],
+        )
+        for visit, officer in rows
+    ]
+    return CaseView(
+        case=case,
+        line=line,
+        petitioner=PetitionerView(
+            id=person.id,
+            name=person.name,
+            id_number=mask_id_number(person.id_number),
+            phone=mask_phone(person.phone),
+            village=village.name if village else "",
+        ),
+        events=events,
+        visits=visits,
+    )
+
+
+async def unmasked_petitioner(
+    session: AsyncSession, who: Principal, petitioner_id: int, *, now: datetime
+) -> PetitionerView:
+    """The petitioner's full identity number and phone, for roles that need them; audited."""
+    if who.role not in UNMASK_ROLES:
+        raise Forbidden("无权查看完整个人信息")
+    person = await session.get(Petitioner, petitioner_id)
+    if person is None:
+        raise NotFound(f"信访人 {petitioner_id} 不存在")
+    await audit.record(
+        session,
+        at=now,
+        user_id=who.user_id,
+        action="read_personal",
+        target_type="petitioner",
+        target_id=person.id,
+    )
+    village = await session.get(Village, person.village_id) if person.village_id else None
+    return PetitionerView(
+        id=person.id,
+        name=person.name,
+        id_number=person.id_number,
+        phone=person.phone,
+        village=village.name if village else "",
+    )
+
+
+async def list_cases(session: AsyncSession, who: Principal, *, limit: int = 100) -> list[Case]:
+    """The newest cases the caller may read."""
+    if who.role not in STAFF_ROLES:
+        raise Forbidden("无权查看信访事项列表")
+    query = select(Case).order_by(Case.id.desc()).limit(limit)
+    if who.role == Role.OFFICER:
+        query = query.where(Case.line_id.in_(who.line_ids))
+    return list(await session.scalars(query))

@@ -1,0 +1,62 @@
+"""Domain exceptions with a stable `code`; the web and signaling edges translate them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class HallError(Exception):
+    """Base of every domain error: `code` is stable and documented, `message` is for people."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, fields: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields: dict[str, str] = dict(fields or {})
+
+
+class InvalidInput(HallError):
+    """A request's content is wrong; `fields` maps each field to its reason."""
+
+    code = "invalid_input"
+
+
+class NotFound(HallError):
+    """The named object does not exist (or is not visible to the caller)."""
+
+    code = "not_found"
+
+
+class Conflict(HallError):
+    """The object is not in a state that allows the operation; the message names the state."""
+
+    code = "conflict"
+
+
+class Forbidden(HallError):
+    """The caller's role may not do this."""
+
+    code = "forbidden"
+
+
+class Unauthenticated(HallError):
+    """No valid session, or wrong credentials."""
+
+    code = "unauthenticated"
+
+
+class RateLimited(HallError):
+    """Too many attempts; try again later."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class QueueEmpty(HallError):
+    """ "Call next" found no waiting ticket in the caller's lines."""
+
+    code = "queue_empty"

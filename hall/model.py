@@ -1,0 +1,328 @@
+"""Typed SQLAlchemy 2 models of the hall: lines, rooms, people, cases, tickets, visits."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    """Declarative base; every timestamp is stored timezone-aware in UTC."""
+
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class Role(StrEnum):
+    """Account roles (角色)."""
+
+    TERMINAL = "terminal"  # 村信息中心 信访代办员
+    OFFICER = "officer"  # 接谈室 接访人员
+    DESK = "desk"  # 登记分流区
+    LEADER = "leader"  # 领导
+    DEPARTMENT = "department"  # 责任单位
+    SUPERVISOR = "supervisor"  # 督查
+    ADMIN = "admin"  # 管理员
+
+
+class CaseState(StrEnum):
+    """Lifecycle state of a case (信访事项); later issues add the full ladder."""
+
+    REGISTERED = "registered"
+
+
+class TicketState(StrEnum):
+    """State of one place in a line's queue (排队号)."""
+
+    WAITING = "waiting"
+    SERVING = "serving"
+    DONE = "done"
+    ABANDONED = "abandoned"
+    INTERRUPTED = "interrupted"
+
+
+class Channel(StrEnum):
+    """How a ticket entered the queue."""
+
+    REMOTE = "remote"  # 远程视频
+    WALK_IN = "walk_in"  # 现场
+    APPOINTMENT = "appointment"  # 预约
+    TRANSFER = "transfer"  # 转办
+
+
+class VisitState(StrEnum):
+    """State of a visit (接访)."""
+
+    LIVE = "live"
+    ENDED = "ended"
+    INTERRUPTED = "interrupted"
+
+
+class Outcome(StrEnum):
+    """How a visit ended (接谈结果)."""
+
+    ANSWERED = "answered"  # 当场答复
+    ACCEPTED = "accepted"  # 登记受理
+    TRANSFERRED = "transferred"  # 转送责任单位
+    REDIRECTED = "redirected"  # 导入法定程序
+    EXPLAINED = "explained"  # 解释说明
+
+
+class RecordingState(StrEnum):
+    """State of a recording row: processing until post-processing finished."""
+
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Visibility(StrEnum):
+    """Who may see a case timeline event."""
+
+    PUBLIC = "public"
+    PETITIONER = "petitioner"
+    STAFF = "staff"
+    RESTRICTED = "restricted"
+
+
+class Line(Base):
+    """A line (条线) of the hall: one of the seven reception lines."""
+
+    __tablename__ = "lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    letter: Mapped[str] = mapped_column(String(1), unique=True)
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Room(Base):
+    """A reception room (接谈室) or function room of the hall."""
+
+    __tablename__ = "rooms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32), default="reception")
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("lines.id"))
+
+
+class Village(Base):
+    """A village or township served by an information centre terminal."""
+
+    __tablename__ = "villages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    township: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Terminal(Base):
+    """A village information centre's station (终端)."""
+
+    __tablename__ = "terminals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
+
+
+class OfficerLine(Base):
+    """Which lines an officer serves."""
+
+    __tablename__ = "officer_lines"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"), primary_key=True)
+
+
+class User(Base):
+    """A staff or terminal account."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"))
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    lines: Mapped[list[Line]] = relationship(secondary="officer_lines", lazy="selectin")
+
+
+class LoginSession(Base):
+    """A server-side login session; the cookie holds a token whose SHA-256 is the key."""
+
+    __tablename__ = "login_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class Petitioner(Base):
+    """A petitioner (信访人). Identity number and phone are personal data: mask, audit reads."""
+
+    __tablename__ = "petitioners"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    created_at: Mapped[datetime]
+
+
+class Case(Base):
+    """A case file (信访事项): the matter, its state and its timeline."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    query_code: Mapped[str] = mapped_column(String(16))
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"))
+    petitioner_id: Mapped[int] = mapped_column(ForeignKey("petitioners.id"), index=True)
+    state: Mapped[str] = mapped_column(String(32), default=CaseState.REGISTERED)
+    summary: Mapped[str] = mapped_column(Text)
+    head_count: Mapped[int] = mapped_column(Integer, default=1)
+    channel: Mapped[str] = mapped_column(String(16))
+    proxy: Mapped[bool] = mapped_column(Boolean, default=False)
+    registered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class CaseEvent(Base):
+    """One append-only entry of a case timeline, chained to the previous one by hash."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime]
+    visibility: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Ticket(Base):
+    """One place in a line's queue (排队号)."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (UniqueConstraint("line_id", "day", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    seq: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    petitioner_id: Mapped[int] = mapped_column(ForeignKey("petitioners.id"))
+    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    head_count: Mapped[int] = mapped_column(Integer, default=1)
+    effective_start: Mapped[datetime]
+    created_at: Mapped[datetime]
+    called_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class TicketEvent(Base):
+    """Append-only queue log (queue_log style): one row per ticket transition."""
+
+    __tablename__ = "ticket_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Visit(Base):
+    """One reception (接访): from call to end, with its media room, notes and outcome."""
+
+    __tablename__ = "visits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class Recording(Base):
+    """A recording (录音录像) of a visit: per-participant files and the composite, hashed."""
+
+    __tablename__ = "recordings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # participant | composite
+    participant: Mapped[str] = mapped_column(String(64), default="")
+    path: Mapped[str] = mapped_column(String(512))
+    state: Mapped[str] = mapped_column(String(16))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    streams: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Audit log of reads of personal records and recordings, and of security events."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,126 @@
+"""Recording rows (录音录像): participant files and the composite, hashed; audited reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hall import audit
+from hall.errors import Forbidden, NotFound
+from hall.model import Case, Recording, RecordingState, Role, Visibility
+from hall.timeline import append_event
+from hall.users import Principal
+
+# Roles that may play or download a recording (each access is audited).
+PLAYBACK_ROLES = (Role.OFFICER, Role.LEADER, Role.SUPERVISOR, Role.ADMIN)
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    visit_id: int,
+    case_id: int,
+    kind: str,
+    participant: str,
+    path: str,
+    now: datetime,
+) -> Recording:
+    """A recording row in state `processing`."""
+    row = Recording(
+        visit_id=visit_id,
+        case_id=case_id,
+        kind=kind,
+        participant=participant,
+        path=path,
+        state=RecordingState.PROCESSING,
+        created_at=now,
+        streams={},
+        error="",
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def mark_ready(
+    session: AsyncSession,
+    recording_id: int,
+    *,
+    path: str,
+    duration_s: float,
+    size_bytes: int,
+    sha256: str,
+    streams: Mapping[str, Any],
+    now: datetime,
+) -> Recording:
+    """Record the probed facts and hash of a finished file; composites enter the case timeline."""
+    row = await session.get_one(Recording, recording_id)
+    row.state = RecordingState.READY
+    row.path = path
+    row.duration_s = duration_s
+    row.size_bytes = size_bytes
+    row.sha256 = sha256
+    row.streams = dict(streams)
+    await append_event(
+        session,
+        case_id=row.case_id,
+        kind="recording_ready",
+        at=now,
+        actor_id=None,
+        visibility=Visibility.STAFF,
+        data={
+            "recording_id": row.id,
+            "visit_id": row.visit_id,
+            "kind": row.kind,
+            "participant": row.participant,
+            "duration_s": round(duration_s, 2),
+            "sha256": sha256,
+        },
+    )
+    return row
+
+
+async def mark_failed(session: AsyncSession, recording_id: int, *, error: str) -> Recording:
+    """Keep the row (the files stay for inspection) with the reason post-processing failed."""
+    row = await session.get_one(Recording, recording_id)
+    row.state = RecordingState.FAILED
+    row.error = error[:4000]
+    return row
+
+
+async def for_case(session: AsyncSession, case_id: int) -> list[Recording]:
+    """All recordings of a case, oldest first."""
+    rows = await session.scalars(
+        select(Recording).where(Recording.case_id == case_id).order_by(Recording.id)
+    )
+    return list(rows)
+
+
+async def open_for_playback(
+    session: AsyncSession, who: Principal, recording_id: int, *, now: datetime, action: str
+) -> Recording:
+    """The ready recording `who` may play; every granted read is audited."""
+    row = await session.get(Recording, recording_id)
+    if row is None:
+        raise NotFound(f"录音录像 {recording_id} 不存在")
+    allowed = who.role in PLAYBACK_ROLES
+    if allowed and who.role == Role.OFFICER:
+        case = await session.get_one(Case, row.case_id)
+        allowed = case.line_id in who.line_ids
+    if not allowed:
+        raise Forbidden("无权查看该录音录像")
+    if row.state != RecordingState.READY:
+        raise NotFound(f"录音录像 {recording_id} 尚未处理完成（{row.state}）")
+    await audit.record(
+        session,
+        at=now,
+        user_id=who.user_id,
+        action=action,
+        target_type="recording",
+        target_id=recording_id,
+    )
+    return row

@@ -1,0 +1,177 @@
+"""Registering a petitioner (信访人) and a matter, opening the case file and the queue ticket."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hall import queue
+from hall.errors import Conflict, InvalidInput
+from hall.model import (
+    Case,
+    CaseState,
+    Channel,
+    Line,
+    Petitioner,
+    Ticket,
+    TicketState,
+    Village,
+    Visibility,
+)
+from hall.privacy import id_number_problem, phone_problem
+from hall.timeline import append_event
+from hall.users import Principal
+
+# Case numbers and ticket days follow the hall's local calendar (China Standard Time).
+HALL_TZ = timezone(timedelta(hours=8))
+_QUERY_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+MAX_SUMMARY = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What a terminal or the desk submits: who (信访人) and what (事项)."""
+
+    name: str
+    id_number: str
+    phone: str
+    village_id: int | None
+    head_count: int
+    summary: str
+    line_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """The outcome of a registration: the case and its waiting ticket."""
+
+    case: Case
+    ticket: Ticket
+    line: Line
+
+
+async def _validate(session: AsyncSession, reg: Registration) -> tuple[Line, Village | None]:
+    problems: dict[str, str] = {}
+    name = reg.name.strip()
+    if not name or len(name) > 32:
+        problems["name"] = "请填写姓名（不超过32字）"
+    if (why := id_number_problem(reg.id_number)) is not None:
+        problems["id_number"] = why
+    if (why := phone_problem(reg.phone)) is not None:
+        problems["phone"] = why
+    if not 1 <= reg.head_count <= 200:
+        problems["head_count"] = "人数应在1至200之间"
+    summary = reg.summary.strip()
+    if not summary:
+        problems["summary"] = "请填写反映事项"
+    elif len(summary) > MAX_SUMMARY:
+        problems["summary"] = f"事项摘要不超过{MAX_SUMMARY}字"
+    line = await session.scalar(select(Line).where(Line.code == reg.line_code))
+    if line is None:
+        problems["line"] = f"未知条线：{reg.line_code}"
+    village = None
+    if reg.village_id is not None:
+        village = await session.get(Village, reg.village_id)
+        if village is None:
+            problems["village_id"] = "未知村（社区）"
+    if problems:
+        raise InvalidInput("登记信息有误", fields=problems)
+    assert line is not None  # noqa: S101 - narrowed by the check above
+    return line, village
+
+
+async def _petitioner(
+    session: AsyncSession, reg: Registration, village: Village | None, now: datetime
+) -> Petitioner:
+    id_number = reg.id_number.strip().upper()
+    person = await session.scalar(select(Petitioner).where(Petitioner.id_number == id_number))
+    if person is None:
+        person = Petitioner(
+            name=reg.name.strip(),
+            id_number=id_number,
+            phone=reg.phone.strip(),
+            village_id=village.id if village else None,
+            created_at=now,
+        )
+        session.add(person)
+        await session.flush()
+    else:
+        # The latest registration carries the current phone and village.
+        person.phone = reg.phone.strip()
+        if village is not None:
+            person.village_id = village.id
+    return person
+
+
+async def _case_number(session: AsyncSession, now: datetime) -> str:
+    local_day = now.astimezone(HALL_TZ).strftime("%Y%m%d")
+    prefix = f"JF{local_day}"
+    count = await session.scalar(
+        select(func.count()).select_from(Case).where(Case.number.like(f"{prefix}%"))
+    )
+    return f"{prefix}{(count or 0) + 1:04d}"
+
+
+async def register(
+    session: AsyncSession,
+    actor: Principal,
+    reg: Registration,
+    *,
+    channel: Channel,
+    now: datetime,
+) -> Registered:
+    """Validate, store the petitioner, open a case and put a ticket in the line's queue.
+
+    `invalid_input` lists every wrong field and stores nothing; `conflict` if the petitioner
+    already waits in a queue.
+    """
+    line, village = await _validate(session, reg)
+    person = await _petitioner(session, reg, village, now)
+    already = await session.scalar(
+        select(Ticket.number).where(
+            Ticket.petitioner_id == person.id, Ticket.state == TicketState.WAITING
+        )
+    )
+    if already is not None:
+        raise Conflict(f"该信访人已在排队（{already}），请勿重复取号")
+    case = Case(
+        number=await _case_number(session, now),
+        query_code="".join(secrets.choice(_QUERY_ALPHABET) for _ in range(6)),
+        line_id=line.id,
+        petitioner_id=person.id,
+        state=CaseState.REGISTERED,
+        summary=reg.summary.strip(),
+        head_count=reg.head_count,
+        channel=channel,
+        proxy=actor.terminal_id is not None,
+        registered_by=actor.user_id,
+        created_at=now,
+    )
+    session.add(case)
+    await session.flush()
+    await append_event(
+        session,
+        case_id=case.id,
+        kind="registered",
+        at=now,
+        actor_id=actor.user_id,
+        visibility=Visibility.PUBLIC,
+        data={"line": line.code, "channel": channel, "proxy": case.proxy},
+    )
+    ticket = await queue.enqueue(
+        session,
+        line=line,
+        case_id=case.id,
+        petitioner_id=person.id,
+        channel=channel,
+        head_count=reg.head_count,
+        terminal_id=actor.terminal_id,
+        created_by=actor.user_id,
+        now=now,
+        day=now.astimezone(HALL_TZ).date(),
+    )
+    return Registered(case=case, ticket=ticket, line=line)

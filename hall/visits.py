@@ -1,0 +1,208 @@
+"""Visits (接访): called from a ticket, live with a media room, ended with notes and an outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hall import queue
+from hall.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hall.model import (
+    Case,
+    Line,
+    Outcome,
+    Role,
+    Ticket,
+    TicketState,
+    Visibility,
+    Visit,
+    VisitState,
+)
+from hall.timeline import append_event
+from hall.users import Principal
+
+MAX_NOTES = 20000
+
+
+def media_room(visit_id: int) -> str:
+    """The name of a visit's media room on the signaling server."""
+    return f"visit-{visit_id}"
+
+
+def visit_id_of_room(room: str) -> int | None:
+    """The visit id named by a media room, or None if `room` is not a visit room."""
+    prefix, _, number = room.partition("-")
+    if prefix != "visit" or not number.isdigit():
+        return None
+    return int(number)
+
+
+@dataclass(frozen=True, slots=True)
+class Called:
+    """A ticket just called, with its new visit."""
+
+    visit: Visit
+    ticket: Ticket
+    case: Case
+    line: Line
+
+
+async def call_next(session: AsyncSession, officer: Principal, *, now: datetime) -> Called:
+    """Take the next ticket of the officer's lines and open a live visit for it."""
+    if not officer.has_role(Role.OFFICER, Role.LEADER):
+        raise Forbidden("只有接访人员可以叫号")
+    if not officer.line_ids:
+        raise Conflict("该账号未分配条线")
+    live = await session.scalar(
+        select(Visit.id).where(Visit.officer_id == officer.user_id, Visit.state == VisitState.LIVE)
+    )
+    if live is not None:
+        raise Conflict(f"当前接访（{live}）尚未结束，不能再叫号")
+    ticket = await queue.take_next(
+        session, line_ids=officer.line_ids, officer_id=officer.user_id, now=now
+    )
+    visit = Visit(
+        ticket_id=ticket.id,
+        case_id=ticket.case_id,
+        officer_id=officer.user_id,
+        room_id=officer.room_id,
+        state=VisitState.LIVE,
+        started_at=now,
+        notes="",
+    )
+    session.add(visit)
+    await session.flush()
+    await append_event(
+        session,
+        case_id=ticket.case_id,
+        kind="visit_started",
+        at=now,
+        actor_id=officer.user_id,
+        visibility=Visibility.PETITIONER,
+        data={"visit_id": visit.id, "ticket": ticket.number, "channel": ticket.channel},
+    )
+    case = await session.get_one(Case, ticket.case_id)
+    line = await session.get_one(Line, ticket.line_id)
+    return Called(visit=visit, ticket=ticket, case=case, line=line)
+
+
+async def get_visit(session: AsyncSession, visit_id: int) -> Visit:
+    """The visit, or `not_found`."""
+    visit = await session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFound(f"接访 {visit_id} 不存在")
+    return visit
+
+
+async def may_join(session: AsyncSession, who: Principal, visit_id: int) -> Visit:
+    """The live visit whose media room `who` may join: its officer or its ticket's terminal."""
+    visit = await get_visit(session, visit_id)
+    if visit.state != VisitState.LIVE:
+        raise Conflict(f"接访 {visit_id} 已结束（{visit.state}）")
+    if who.user_id == visit.officer_id:
+        return visit
+    ticket = await session.get_one(Ticket, visit.ticket_id)
+    if who.role == Role.TERMINAL and who.terminal_id == ticket.terminal_id:
+        return visit
+    raise Forbidden("无权加入该接访")
+
+
+async def _own_live_visit(session: AsyncSession, officer: Principal, visit_id: int) -> Visit:
+    visit = await get_visit(session, visit_id)
+    if visit.officer_id != officer.user_id:
+        raise Forbidden("只有本次接访的接访人员可以操作")
+    if visit.state != VisitState.LIVE:
+        raise Conflict(f"接访 {visit_id} 已结束（{visit.state}）")
+    return visit
+
+
+async def save_notes(session: AsyncSession, officer: Principal, visit_id: int, notes: str) -> Visit:
+    """Replace the visit's working notes (kept in the case file when the visit ends)."""
+    if len(notes) > MAX_NOTES:
+        raise InvalidInput("记录过长", fields={"notes": f"不超过{MAX_NOTES}字"})
+    visit = await _own_live_visit(session, officer, visit_id)
+    visit.notes = notes
+    return visit
+
+
+async def end_visit(
+    session: AsyncSession,
+    officer: Principal,
+    visit_id: int,
+    *,
+    outcome: str,
+    notes: str,
+    now: datetime,
+) -> tuple[Visit, Case]:
+    """End a live visit with an outcome; the ticket is done and the case timeline records it."""
+    try:
+        result = Outcome(outcome)
+    except ValueError:
+        reason = f"未知的接谈结果：{outcome}"
+        raise InvalidInput(reason, fields={"outcome": reason}) from None
+    if len(notes) > MAX_NOTES:
+        raise InvalidInput("记录过长", fields={"notes": f"不超过{MAX_NOTES}字"})
+    visit = await _own_live_visit(session, officer, visit_id)
+    visit.state = VisitState.ENDED
+    visit.ended_at = now
+    visit.outcome = result
+    visit.notes = notes
+    ticket = await session.get_one(Ticket, visit.ticket_id)
+    ticket.state = TicketState.DONE
+    ticket.finished_at = now
+    await queue.log(session, ticket, "finished", at=now, actor_id=officer.user_id)
+    await append_event(
+        session,
+        case_id=visit.case_id,
+        kind="visit_ended",
+        at=now,
+        actor_id=officer.user_id,
+        visibility=Visibility.PETITIONER,
+        data={
+            "visit_id": visit.id,
+            "outcome": result,
+            "duration_s": round((now - visit.started_at).total_seconds(), 1),
+        },
+    )
+    if notes.strip():
+        await append_event(
+            session,
+            case_id=visit.case_id,
+            kind="note",
+            at=now,
+            actor_id=officer.user_id,
+            visibility=Visibility.STAFF,
+            data={"visit_id": visit.id, "text": notes},
+        )
+    case = await session.get_one(Case, visit.case_id)
+    return visit, case
+
+
+async def interrupt_live(session: AsyncSession, *, now: datetime) -> list[int]:
+    """Mark visits left live by a crash as interrupted (their tickets too); returns their ids."""
+    ids = list(await session.scalars(select(Visit.id).where(Visit.state == VisitState.LIVE)))
+    if not ids:
+        return []
+    await session.execute(
+        update(Visit).where(Visit.id.in_(ids)).values(state=VisitState.INTERRUPTED, ended_at=now)
+    )
+    await session.execute(
+        update(Ticket)
+        .where(Ticket.id.in_(select(Visit.ticket_id).where(Visit.id.in_(ids))))
+        .values(state=TicketState.INTERRUPTED)
+    )
+    for visit_id in ids:
+        visit = await session.get_one(Visit, visit_id)
+        await append_event(
+            session,
+            case_id=visit.case_id,
+            kind="visit_interrupted",
+            at=now,
+            actor_id=None,
+            visibility=Visibility.STAFF,
+            data={"visit_id": visit_id, "reason": "server restart"},
+        )
+    return ids

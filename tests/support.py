@@ -1,0 +1,93 @@
+"""Helpers shared by the tests: valid identity numbers, logged-in clients, demo principals."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from hall import users
+from hall.db import Database
+from hall.demo import DEMO_PASSWORD
+from hall.model import User
+from hall.privacy import check_digit
+from hall.users import Principal
+
+T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+
+
+def valid_id_number(prefix17: str = "11010519491231002") -> str:
+    """A GB 11643-valid identity number built from 17 digits."""
+    return prefix17 + check_digit(prefix17)
+
+
+@dataclass
+class Client:
+    """A test client logged in as one demo account, carrying its CSRF token."""
+
+    http: TestClient
+    csrf: str
+    username: str
+
+    async def post(self, path: str, body: object | None = None, *, status: int = 200) -> object:
+        resp = await self.http.post(path, json=body, headers={"X-CSRF-Token": self.csrf})
+        data = await resp.json()
+        assert resp.status == status, (resp.status, data)
+        return data
+
+    async def put(self, path: str, body: object, *, status: int = 200) -> object:
+        resp = await self.http.put(path, json=body, headers={"X-CSRF-Token": self.csrf})
+        data = await resp.json()
+        assert resp.status == status, (resp.status, data)
+        return data
+
+    async def get(self, path: str, *, status: int = 200) -> object:
+        resp = await self.http.get(path, headers={"Accept": "application/json"})
+        data = await resp.json()
+        assert resp.status == status, (resp.status, data)
+        return data
+
+
+async def login(http: TestClient, username: str, password: str = DEMO_PASSWORD) -> Client:
+    """Log `http` in through the real login form (CSRF cookie included)."""
+    page = await http.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text())
+    assert token is not None
+    resp = await http.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token.group(1)},
+        allow_redirects=False,
+    )
+    assert resp.status == 303, await resp.text()
+    me = await http.get("/api/me")
+    return Client(http=http, csrf=(await me.json())["csrf_token"], username=username)
+
+
+def registration(**overrides: object) -> dict[str, object]:
+    """A valid registration body; override fields to make it invalid."""
+    body: dict[str, object] = {
+        "name": "张三",
+        "id_number": valid_id_number(),
+        "phone": "13800138000",
+        "village_id": 1,
+        "head_count": 1,
+        "summary": "宅基地确权纠纷，请求协调",
+        "line": "urban",
+    }
+    body.update(overrides)
+    return body
+
+
+async def principal(db: Database, username: str) -> Principal:
+    """The principal of a demo account, through a real login session."""
+    async with db.transaction() as session:
+        user = await session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        token = await users.open_session(session, user, now=T0, lifetime=timedelta(hours=1))
+    async with db.reader() as session:
+        who = await users.principal_for(session, token, now=T0)
+    assert who is not None
+    return who

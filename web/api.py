@@ -1,0 +1,296 @@
+"""JSON API: registration, queue, visits, cases, petitioners and recording playback."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+
+from hall import cases, live, recordings, registration, visits
+from hall.errors import InvalidInput
+from hall.model import Channel, Line, Role, Ticket, TicketState, Village, Visit
+from hall.privacy import mask_name
+from web import keys
+from web.auth import ANY_USER, STAFF, add_route, principal
+from web.errors import BadJson, TooLarge
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class RegistrationBody(BaseModel):
+    """POST /api/visit-requests: a petitioner and the matter."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=64)
+    id_number: str = Field(max_length=32)
+    phone: str = Field(max_length=32)
+    village_id: int | None = None
+    head_count: int = 1
+    summary: str = Field(max_length=4000)
+    line: str = Field(max_length=32)
+
+
+class NotesBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    notes: str
+
+
+class EndBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: str = Field(max_length=32)
+    notes: str = ""
+
+
+async def parse_body(request: web.Request, model: type[M]) -> M:
+    """The request's JSON body as `model`; `bad_json` / `invalid_input` with field reasons."""
+    if (
+        request.content_length
+        and request.content_length > request.app[keys.CONFIG].web.max_body_bytes
+    ):
+        raise TooLarge("请求体过大")
+    try:
+        raw = await request.json()
+    except ValueError:
+        raise BadJson("请求体不是合法的JSON") from None
+    if not isinstance(raw, dict):
+        raise BadJson("请求体必须是JSON对象")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        fields = {".".join(str(p) for p in e["loc"]) or "body": e["msg"] for e in exc.errors()}
+        raise InvalidInput("请求字段有误", fields=fields) from None
+
+
+def _ticket_json(ticket: Ticket, line: Line) -> dict[str, Any]:
+    return {"id": ticket.id, "number": ticket.number, "line": line.code, "state": ticket.state}
+
+
+async def me(request: web.Request) -> web.StreamResponse:
+    who = principal(request)
+    return web.json_response(
+        {
+            "id": who.user_id,
+            "username": who.username,
+            "name": who.display_name,
+            "role": who.role,
+            "line_ids": sorted(who.line_ids),
+            "terminal_id": who.terminal_id,
+            "csrf_token": who.csrf_token,
+        }
+    )
+
+
+async def list_lines(request: web.Request) -> web.StreamResponse:
+    async with request.app[keys.DB].reader() as session:
+        rows = await session.scalars(select(Line).order_by(Line.sort))
+        return web.json_response(
+            [{"id": x.id, "code": x.code, "name": x.name, "letter": x.letter} for x in rows]
+        )
+
+
+async def list_villages(request: web.Request) -> web.StreamResponse:
+    async with request.app[keys.DB].reader() as session:
+        rows = await session.scalars(select(Village).order_by(Village.id))
+        return web.json_response(
+            [{"id": v.id, "name": v.name, "township": v.township} for v in rows]
+        )
+
+
+async def create_visit_request(request: web.Request) -> web.StreamResponse:
+    body = await parse_body(request, RegistrationBody)
+    who = principal(request)
+    app = request.app
+    reg = registration.Registration(
+        name=body.name,
+        id_number=body.id_number,
+        phone=body.phone,
+        village_id=body.village_id,
+        head_count=body.head_count,
+        summary=body.summary,
+        line_code=body.line,
+    )
+    channel = Channel.REMOTE if who.role == Role.TERMINAL else Channel.WALK_IN
+    async with app[keys.DB].transaction() as session:
+        done = await registration.register(
+            session, who, reg, channel=channel, now=app[keys.CLOCK].now()
+        )
+    await app[keys.CALLS].queue_changed(done.line.id)
+    async with app[keys.DB].reader() as session:
+        status = await live.ticket_status(
+            session, who, done.ticket.id, handle_default_s=app[keys.CONFIG].hall.average_handle_s
+        )
+    return web.json_response(
+        {"ticket": _ticket_json(done.ticket, done.line) | status, "case_id": done.case.id},
+        status=201,
+    )
+
+
+async def terminal_tickets(request: web.Request) -> web.StreamResponse:
+    """The terminal's tickets still in play (so a reopened tab finds its place again)."""
+    who = principal(request)
+    async with request.app[keys.DB].reader() as session:
+        rows = await session.execute(
+            select(Ticket, Line, Visit.id)
+            .join(Line, Line.id == Ticket.line_id)
+            .outerjoin(Visit, Visit.ticket_id == Ticket.id)
+            .where(
+                Ticket.terminal_id == who.terminal_id,
+                Ticket.state.in_([TicketState.WAITING, TicketState.SERVING]),
+            )
+            .order_by(Ticket.id)
+        )
+        return web.json_response(
+            [_ticket_json(t, line) | {"visit_id": vid} for t, line, vid in rows]
+        )
+
+
+async def get_ticket(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    async with app[keys.DB].reader() as session:
+        status = await live.ticket_status(
+            session,
+            principal(request),
+            int(request.match_info["ticket_id"]),
+            handle_default_s=app[keys.CONFIG].hall.average_handle_s,
+        )
+    return web.json_response(status)
+
+
+async def call_next(request: web.Request) -> web.StreamResponse:
+    called = await request.app[keys.CALLS].call_next(principal(request))
+    return web.json_response(called, status=201)
+
+
+async def save_notes(request: web.Request) -> web.StreamResponse:
+    body = await parse_body(request, NotesBody)
+    async with request.app[keys.DB].transaction() as session:
+        await visits.save_notes(
+            session, principal(request), int(request.match_info["visit_id"]), body.notes
+        )
+    return web.json_response({"saved": True})
+
+
+async def end_visit(request: web.Request) -> web.StreamResponse:
+    body = await parse_body(request, EndBody)
+    result = await request.app[keys.CALLS].end_visit(
+        principal(request), int(request.match_info["visit_id"]), body.outcome, body.notes
+    )
+    return web.json_response(result)
+
+
+async def get_case(request: web.Request) -> web.StreamResponse:
+    async with request.app[keys.DB].reader() as session:
+        view = await cases.case_view(
+            session, principal(request), int(request.match_info["case_id"])
+        )
+    case = view.case
+    return web.json_response(
+        {
+            "id": case.id,
+            "number": case.number,
+            "state": case.state,
+            "line": view.line.code,
+            "summary": case.summary,
+            "head_count": case.head_count,
+            "petitioner": {
+                "id": view.petitioner.id,
+                "name": view.petitioner.name,
+                "id_number": view.petitioner.id_number,
+                "phone": view.petitioner.phone,
+                "village": view.petitioner.village,
+            },
+            "visits": [
+                {
+                    "id": v.visit.id,
+                    "state": v.visit.state,
+                    "outcome": v.visit.outcome,
+                    "officer": v.officer,
+                    "started_at": v.visit.started_at.isoformat(),
+                    "ended_at": v.visit.ended_at.isoformat() if v.visit.ended_at else None,
+                    "recordings": [
+                        {
+                            "id": r.id,
+                            "kind": r.kind,
+                            "participant": r.participant,
+                            "state": r.state,
+                            "duration_s": r.duration_s,
+                            "sha256": r.sha256,
+                        }
+                        for r in v.recordings
+                    ],
+                }
+                for v in view.visits
+            ],
+            "events": [
+                {"seq": e.seq, "kind": e.kind, "at": e.at.isoformat(), "visibility": e.visibility}
+                for e in view.events
+            ],
+        }
+    )
+
+
+async def get_petitioner(request: web.Request) -> web.StreamResponse:
+    async with request.app[keys.DB].transaction() as session:
+        view = await cases.unmasked_petitioner(
+            session,
+            principal(request),
+            int(request.match_info["petitioner_id"]),
+            now=request.app[keys.CLOCK].now(),
+        )
+    return web.json_response(
+        {
+            "id": view.id,
+            "name": view.name,
+            "masked_name": mask_name(view.name),
+            "id_number": view.id_number,
+            "phone": view.phone,
+            "village": view.village,
+        }
+    )
+
+
+async def recording_media(request: web.Request) -> web.StreamResponse:
+    """Stream a recording file (Range requests work for seeking); the read is audited."""
+    app = request.app
+    recording_id = int(request.match_info["recording_id"])
+    action = "download" if request.query.get("download") == "1" else "play"
+    async with app[keys.DB].transaction() as session:
+        row = await recordings.open_for_playback(
+            session, principal(request), recording_id, now=app[keys.CLOCK].now(), action=action
+        )
+    path = Path(row.path)
+    if not await asyncio.to_thread(path.is_file):
+        raise web.HTTPGone(reason="录音录像文件缺失")
+    headers = {"Cache-Control": "private, no-store"}
+    if action == "download":
+        headers["Content-Disposition"] = f'attachment; filename="recording-{row.id}{path.suffix}"'
+    return web.FileResponse(path, headers=headers)
+
+
+def setup(app: web.Application) -> None:
+    officers = {"officer", "leader"}
+    add_route(app, "GET", "/api/me", me, ANY_USER)
+    add_route(app, "GET", "/api/lines", list_lines, ANY_USER)
+    add_route(app, "GET", "/api/villages", list_villages, ANY_USER)
+    add_route(app, "POST", "/api/visit-requests", create_visit_request, {"terminal", "desk"})
+    add_route(app, "GET", "/api/terminal/tickets", terminal_tickets, {"terminal"})
+    add_route(app, "GET", "/api/tickets/{ticket_id:\\d+}", get_ticket, ANY_USER)
+    add_route(app, "POST", "/api/queue/call-next", call_next, officers)
+    add_route(app, "PUT", "/api/visits/{visit_id:\\d+}/notes", save_notes, officers)
+    add_route(app, "POST", "/api/visits/{visit_id:\\d+}/end", end_visit, officers)
+    add_route(app, "GET", "/api/cases/{case_id:\\d+}", get_case, STAFF)
+    add_route(app, "GET", "/api/petitioners/{petitioner_id:\\d+}", get_petitioner, STAFF)
+    add_route(app, "GET", "/recordings/{recording_id:\\d+}/media", recording_media, STAFF)
+
+
+async def live_visit(request: web.Request) -> web.StreamResponse:
+    """The officer's own live visit (a reloaded console picks its call up again), or null."""
+    return web.json_response(await request.app[keys.CALLS].live_visit_of(principal(request)))
+
+
+def setup_live(app: web.Application) -> None:
+    add_route(app, "GET", "/api/visits/live", live_visit, {"officer", "leader"})

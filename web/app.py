@@ -1,0 +1,111 @@
+"""The app factory: `create_app(config)` wires hall, signaling and recording into one app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiortc import RTCIceServer
+
+from hall import demo
+from hall.db import Database, migrate
+from hall.ports import Clock, SystemClock
+from hall.users import LoginThrottle
+from signaling.bus import LocalBus
+from signaling.hub import MediaHub
+from signaling.session import SignalingContext
+from web import api, keys, pages, ws
+from web.auth import PUBLIC, auth_middleware
+from web.calls import CallService
+from web.config import Config
+from web.errors import error_middleware
+
+logger = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    url = config.hall.resolved_database_url()
+    await migrate(url)
+    db = Database(url)
+    app[keys.DB] = db
+    async with db.transaction() as session:
+        await demo.ensure_reference_data(session)
+        if config.hall.seeds_demo:
+            logins = await demo.seed_demo(session, now=app[keys.CLOCK].now())
+            app[DEMO_LOGINS] = logins
+    yield
+    await db.close()
+
+
+async def _media(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    hub = MediaHub(ice_servers=_ice_servers(config))
+    bus = LocalBus()
+    app[keys.HUB] = hub
+    app[keys.BUS] = bus
+    app[keys.SIGNALING] = SignalingContext(
+        db=app[keys.DB],
+        hub=hub,
+        bus=bus,
+        clock=app[keys.CLOCK],
+        settings=config.signaling,
+        handle_default_s=config.hall.average_handle_s,
+    )
+    yield
+    await hub.close()
+
+
+async def _calls(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    config.recording.directory.mkdir(parents=True, exist_ok=True)
+    calls = CallService(
+        db=app[keys.DB],
+        hub=app[keys.HUB],
+        bus=app[keys.BUS],
+        clock=app[keys.CLOCK],
+        settings=config.recording,
+        handle_default_s=config.hall.average_handle_s,
+    )
+    app[keys.CALLS] = calls
+    await calls.recover()
+    yield
+    await calls.close()
+
+
+def _ice_servers(config: Config) -> list[RTCIceServer]:
+    return [RTCIceServer(urls=url) for url in config.signaling.ice_servers]
+
+
+DEMO_LOGINS: web.AppKey[list[demo.DemoLogin]] = web.AppKey("demo_logins")
+
+
+def create_app(config: Config, *, clock: Clock | None = None) -> web.Application:
+    """A ready-to-run application for `config`; resources open and close with the app."""
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware],
+        client_max_size=config.web.max_body_bytes,
+    )
+    app[keys.CONFIG] = config
+    app[keys.CLOCK] = clock or SystemClock()
+    app[keys.THROTTLE] = LoginThrottle()
+    app[keys.POLICIES] = {}
+    app[DEMO_LOGINS] = []
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+    )
+    pages.setup(app)
+    api.setup(app)
+    api.setup_live(app)
+    ws.setup(app)
+    app.router.add_static("/static", HERE / "static", name="static")
+    app[keys.POLICIES]["GET /static"] = PUBLIC
+    app.cleanup_ctx.extend([_database, _media, _calls])
+    return app

@@ -1,0 +1,248 @@
+"""Wires a visit's life to the media plane: call next opens a recorded media room, ending the
+visit closes it, finalises the recording in the background and tells the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from hall import live, recordings, visits
+from hall.db import Database
+from hall.model import Case, Recording, RecordingState, Ticket, Visit, VisitState
+from hall.ports import Clock
+from hall.users import Principal
+from recording import postprocess
+from recording.recorder import ParticipantRecording, RoomRecorder
+from recording.settings import RecordingSettings
+from signaling.bus import LocalBus
+from signaling.hub import MediaHub
+
+logger = logging.getLogger(__name__)
+
+
+def _facts(media: postprocess.MediaFile) -> dict[str, Any]:
+    """A verified file's facts as the recording row stores them."""
+    return {
+        "path": str(media.path),
+        "duration_s": media.duration_s,
+        "size_bytes": media.size,
+        "sha256": media.sha256,
+        "streams": {"streams": [dataclasses.asdict(s) for s in media.streams]},
+    }
+
+
+@dataclass(eq=False)
+class _LiveCall:
+    visit_id: int
+    room: str
+    recorder: RoomRecorder
+
+
+class CallService:
+    """Owns the recorders of live visits and the background post-processing jobs."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        hub: MediaHub,
+        bus: LocalBus,
+        clock: Clock,
+        settings: RecordingSettings,
+        handle_default_s: int,
+    ) -> None:
+        self.db = db
+        self.hub = hub
+        self.bus = bus
+        self.clock = clock
+        self.settings = settings
+        self.handle_default_s = handle_default_s
+        self._calls: dict[int, _LiveCall] = {}
+        self._jobs: set[asyncio.Task[None]] = set()
+        hub.set_state_callback(self._peer_state)
+
+    def _peer_state(self, room: str, participant: str, state: str) -> None:
+        visit_id = visits.visit_id_of_room(room)
+        if visit_id is not None:
+            self.bus.publish(
+                f"visit:{visit_id}", "peer_state", {"participant": participant, "state": state}
+            )
+
+    async def queue_changed(self, line_id: int) -> None:
+        """Push the line's queue and every waiting ticket's position (after a commit)."""
+        async with self.db.reader() as session:
+            await live.publish_line(
+                session, self.bus, line_id, handle_default_s=self.handle_default_s
+            )
+
+    async def _open_room(self, visit_id: int) -> _LiveCall:
+        room = visits.media_room(visit_id)
+        directory = self.settings.directory / f"visit-{visit_id}"
+        recorder = RoomRecorder(
+            directory, name=room, audio_only_after_s=self.settings.audio_only_after_s
+        )
+        await recorder.start()
+        self.hub.attach_sink(room, recorder)
+        call = _LiveCall(visit_id=visit_id, room=room, recorder=recorder)
+        self._calls[visit_id] = call
+        return call
+
+    async def call_next(self, officer: Principal) -> dict[str, Any]:
+        """Call the officer's next ticket, open its recorded room and tell the terminal."""
+        async with self.db.transaction() as session:
+            called = await visits.call_next(session, officer, now=self.clock.now())
+        call = await self._open_room(called.visit.id)
+        self.bus.publish(
+            f"ticket:{called.ticket.id}",
+            "visit_started",
+            {"visit_id": called.visit.id, "room": call.room, "officer": officer.display_name},
+        )
+        await self.queue_changed(called.line.id)
+        return self._visit_json(called.visit, called.ticket, called.case)
+
+    def _visit_json(self, visit: Visit, ticket: Ticket, case: Case) -> dict[str, Any]:
+        return {
+            "visit_id": visit.id,
+            "room": visits.media_room(visit.id),
+            "notes": visit.notes,
+            "ticket": {"id": ticket.id, "number": ticket.number, "channel": ticket.channel},
+            "case": {"id": case.id, "number": case.number, "summary": case.summary},
+        }
+
+    async def live_visit_of(self, officer: Principal) -> dict[str, Any] | None:
+        """The officer's live visit, reopening its media room if this process lost it."""
+        async with self.db.reader() as session:
+            visit = await session.scalar(
+                select(Visit).where(
+                    Visit.officer_id == officer.user_id, Visit.state == VisitState.LIVE
+                )
+            )
+            if visit is None:
+                return None
+            ticket = await session.get_one(Ticket, visit.ticket_id)
+            case = await session.get_one(Case, visit.case_id)
+        if visit.id not in self._calls:
+            await self._open_room(visit.id)
+        return self._visit_json(visit, ticket, case)
+
+    async def end_visit(
+        self, officer: Principal, visit_id: int, outcome: str, notes: str
+    ) -> dict[str, Any]:
+        """End the visit, close its room, queue the recording job; returns the case identity."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            visit, case = await visits.end_visit(
+                session, officer, visit_id, outcome=outcome, notes=notes, now=now
+            )
+            ticket = await session.get_one(Ticket, visit.ticket_id)
+        self.bus.publish(
+            f"ticket:{ticket.id}",
+            "visit_ended",
+            {"case_number": case.number, "query_code": case.query_code, "outcome": outcome},
+        )
+        self.bus.publish(f"visit:{visit_id}", "visit_ended", {"case_number": case.number})
+        await self._close_room(visit_id, case.id)
+        return {"visit_id": visit_id, "case_id": case.id, "case_number": case.number}
+
+    async def _close_room(self, visit_id: int, case_id: int) -> None:
+        call = self._calls.pop(visit_id, None)
+        room = visits.media_room(visit_id)
+        if call is not None:
+            self.hub.detach_sink(room, call.recorder)
+        await self.hub.close_room(room)
+        if call is None:
+            return
+        files = await call.recorder.stop()
+        if not files:
+            logger.warning("[visit %s] ended with nothing recorded", visit_id)
+            return
+        now = self.clock.now()
+        composite_path = self.settings.directory / f"visit-{visit_id}" / f"{room}-composite.webm"
+        async with self.db.transaction() as session:
+            rows = [
+                await recordings.add(
+                    session,
+                    visit_id=visit_id,
+                    case_id=case_id,
+                    kind="participant",
+                    participant=f.participant_id,
+                    path=str(f.path),
+                    now=now,
+                )
+                for f in files
+            ]
+            composite = await recordings.add(
+                session,
+                visit_id=visit_id,
+                case_id=case_id,
+                kind="composite",
+                participant="",
+                path=str(composite_path),
+                now=now,
+            )
+        job = asyncio.create_task(
+            self._finalise(visit_id, files, [r.id for r in rows], composite.id, composite_path)
+        )
+        self._jobs.add(job)
+        job.add_done_callback(self._jobs.discard)
+
+    async def _finalise(
+        self,
+        visit_id: int,
+        files: list[ParticipantRecording],
+        row_ids: list[int],
+        composite_id: int,
+        composite_path: Path,
+    ) -> None:
+        """Verify, hash and composite the files in subprocesses; record the facts in the case."""
+        try:
+            result = await postprocess.process_visit(
+                [f.path for f in files],
+                composite_path.parent,
+                self.settings,
+                name=composite_path.stem,
+            )
+        except Exception as exc:
+            logger.error("[visit %s] recording post-processing failed: %s", visit_id, exc)
+            async with self.db.transaction() as session:
+                for row_id in [*row_ids, composite_id]:
+                    await recordings.mark_failed(session, row_id, error=str(exc))
+            return
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            for row_id, probed in zip(row_ids, result.participants, strict=True):
+                await recordings.mark_ready(session, row_id, now=now, **_facts(probed))
+            await recordings.mark_ready(session, composite_id, now=now, **_facts(result.composite))
+        self.bus.publish(f"visit:{visit_id}", "recording_ready", {"recording_id": composite_id})
+
+    async def wait_idle(self) -> None:
+        """Wait until every post-processing job has finished (tests and shutdown)."""
+        while self._jobs:
+            await asyncio.gather(*list(self._jobs), return_exceptions=True)
+
+    async def recover(self) -> None:
+        """At start-up: visits left live by a crash are interrupted; stuck jobs are failed."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            interrupted = await visits.interrupt_live(session, now=now)
+            stuck = await session.scalars(
+                select(Recording).where(Recording.state == RecordingState.PROCESSING)
+            )
+            for row in stuck:
+                await recordings.mark_failed(session, row.id, error="interrupted by a restart")
+        if interrupted:
+            logger.warning("visits interrupted by a restart: %s", interrupted)
+
+    async def close(self) -> None:
+        """Stop every live recorder and finish running jobs; idempotent."""
+        for visit_id in list(self._calls):
+            call = self._calls.pop(visit_id)
+            self.hub.detach_sink(call.room, call.recorder)
+            await call.recorder.stop()
+        await self.wait_idle()

@@ -1,0 +1,118 @@
+"""The `hall` console command: serve, add users, list settings."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import getpass
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from hall import demo, users
+from hall.db import Database, migrate
+from hall.errors import HallError
+from hall.model import Role
+from hall.ports import SystemClock
+from web.app import DEMO_LOGINS, create_app
+from web.config import Config, from_env, settings_help
+
+
+def _config(args: argparse.Namespace) -> Config:
+    base = from_env(Config())
+    data_dir = Path(args.data_dir) if args.data_dir else base.hall.data_dir
+    config = Config.for_data_dir(data_dir, hall=base.hall, recording=base.recording)
+    web_settings = base.web
+    if getattr(args, "host", None):
+        web_settings = dataclasses.replace(web_settings, host=args.host)
+    if getattr(args, "port", None):
+        web_settings = dataclasses.replace(web_settings, port=args.port)
+    return dataclasses.replace(config, web=web_settings, signaling=base.signaling)
+
+
+async def _serve(config: Config) -> None:
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.web.host, config.web.port)
+    await site.start()
+    url = f"http://{config.web.host}:{config.web.port}/"
+    print(f"接访厅 Jiefang Hall serving on {url}  (data: {config.hall.data_dir.resolve()})")
+    logins = app[DEMO_LOGINS]
+    if logins:
+        print(f"Demo mode — every demo account's password is {demo.DEMO_PASSWORD!r}:")
+        for login in logins:
+            print(f"  {login.role:<10} {login.username:<22} {login.what}")
+    sys.stdout.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+async def _add_user(config: Config, args: argparse.Namespace) -> None:
+    password = os.environ.get("JIEFANG_NEW_PASSWORD") or getpass.getpass("密码 Password: ")
+    url = config.hall.resolved_database_url()
+    await migrate(url)
+    db = Database(url)
+    try:
+        async with db.transaction() as session:
+            await demo.ensure_reference_data(session)
+            user = await users.add_user(
+                session,
+                username=args.username,
+                password=password,
+                role=Role(args.role),
+                display_name=args.name or args.username,
+                now=SystemClock().now(),
+                line_codes=tuple(x for x in (args.lines or "").split(",") if x),
+            )
+        print(f"created {user.role} {user.username} (id {user.id})")
+    finally:
+        await db.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hall", description="接访厅 Jiefang Hall")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the server (applies migrations first)")
+    serve.add_argument("--host", help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default 8080)")
+    serve.add_argument("--data-dir", help="data folder (default ./var)")
+    user = sub.add_parser("user", help="manage accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create an account (password from a prompt)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--name", help="display name")
+    add.add_argument("--lines", help="comma-separated line codes for officers")
+    add.add_argument("--data-dir", help="data folder (default ./var)")
+    sub.add_parser("settings", help="list every setting with its environment variable")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "settings":
+        for env, name, default, help_text in settings_help(Config()):
+            print(f"{env}\t{name}\t{default!r}\t{help_text}")
+        return 0
+    if args.command == "serve":
+        asyncio.run(_serve(_config(args)))
+        return 0
+    try:
+        asyncio.run(_add_user(_config(args), args))
+    except HallError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Typed application keys: the shared objects of one app, declared once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from hall.db import Database
+from hall.ports import Clock
+from hall.users import LoginThrottle
+from signaling.bus import LocalBus
+from signaling.hub import MediaHub
+from signaling.session import SignalingContext
+
+if TYPE_CHECKING:
+    from web.calls import CallService
+    from web.config import Config
+
+CONFIG: web.AppKey[Config] = web.AppKey("config")
+DB: web.AppKey[Database] = web.AppKey("db", Database)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+BUS: web.AppKey[LocalBus] = web.AppKey("bus", LocalBus)
+HUB: web.AppKey[MediaHub] = web.AppKey("hub", MediaHub)
+CALLS: web.AppKey[CallService] = web.AppKey("calls")
+THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("throttle", LoginThrottle)
+SIGNALING: web.AppKey[SignalingContext] = web.AppKey("signaling", SignalingContext)
+POLICIES: web.AppKey[dict[str, frozenset[str]]] = web.AppKey("policies")

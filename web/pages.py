@@ -1,0 +1,160 @@
+"""HTML pages (zh-CN): login, terminal, reception console, case list and case page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from hall import cases, users
+from hall.errors import HallError, Unauthenticated
+from hall.model import Role
+from web import keys
+from web.auth import (
+    ANY_USER,
+    LOGIN_CSRF_COOKIE,
+    PRINCIPAL,
+    PUBLIC,
+    SESSION_COOKIE,
+    STAFF,
+    add_route,
+    check_csrf,
+    login_csrf,
+    principal,
+    set_login_csrf,
+)
+
+HOME = {
+    Role.TERMINAL: "/terminal",
+    Role.OFFICER: "/console",
+    Role.LEADER: "/console",
+}
+
+
+def _context(request: web.Request, **extra: Any) -> dict[str, Any]:
+    who = request.get(PRINCIPAL)
+    return {"who": who, "csrf_token": who.csrf_token if who else "", **extra}
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    who = principal(request)
+    raise web.HTTPSeeOther(HOME.get(who.role, "/cases"))
+
+
+def _login_form(
+    request: web.Request, *, error: str, username: str, next_path: str, status: int = 200
+) -> web.StreamResponse:
+    token = login_csrf(request)
+    response = aiohttp_jinja2.render_template(
+        "login.html",
+        request,
+        {"error": error, "username": username, "next": next_path, "login_csrf": token},
+        status=status,
+    )
+    set_login_csrf(request, response, token)
+    return response
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    return _login_form(request, error="", username="", next_path=request.query.get("next", ""))
+
+
+def _safe_next(target: str) -> str:
+    # Only local paths: an open redirect would help phishing.
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    await check_csrf(request, request.cookies.get(LOGIN_CSRF_COOKIE, "-"))
+    form = await request.post()
+    username = str(form.get("username", "")).strip()
+    password = str(form.get("password", ""))
+    address = request.remote or "?"
+    app = request.app
+    throttle = app[keys.THROTTLE]
+    now = app[keys.CLOCK].now()
+    try:
+        throttle.check(username, address)
+        async with app[keys.DB].transaction() as session:
+            try:
+                user = await users.authenticate(session, username, password)
+            except Unauthenticated:
+                throttle.failed(username, address)
+                raise
+            token = await users.open_session(
+                session,
+                user,
+                now=now,
+                lifetime=timedelta(hours=app[keys.CONFIG].hall.session_hours),
+            )
+    except HallError as exc:
+        return _login_form(
+            request,
+            error=exc.message,
+            username=username,
+            next_path=str(form.get("next", "")),
+            status=429 if exc.code == "rate_limited" else 401,
+        )
+    throttle.succeeded(username)
+    response = web.HTTPSeeOther(_safe_next(str(form.get("next", "")) or "/"))
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        secure=app[keys.CONFIG].web.secure_cookies,
+        max_age=app[keys.CONFIG].hall.session_hours * 3600,
+    )
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    async with request.app[keys.DB].transaction() as session:
+        await users.close_session(session, token)
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(SESSION_COOKIE)
+    raise response
+
+
+@aiohttp_jinja2.template("terminal.html")
+async def terminal_page(request: web.Request) -> dict[str, Any]:
+    return _context(request)
+
+
+@aiohttp_jinja2.template("console.html")
+async def console_page(request: web.Request) -> dict[str, Any]:
+    return _context(request)
+
+
+@aiohttp_jinja2.template("cases.html")
+async def cases_page(request: web.Request) -> dict[str, Any]:
+    async with request.app[keys.DB].reader() as session:
+        rows = await cases.list_cases(session, principal(request))
+    return _context(request, cases=rows)
+
+
+@aiohttp_jinja2.template("case.html")
+async def case_page(request: web.Request) -> dict[str, Any]:
+    case_id = int(request.match_info["case_id"])
+    async with request.app[keys.DB].reader() as session:
+        view = await cases.case_view(session, principal(request), case_id)
+    return _context(request, view=view)
+
+
+async def healthz(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"status": "ok"})
+
+
+def setup(app: web.Application) -> None:
+    add_route(app, "GET", "/", index, ANY_USER)
+    add_route(app, "GET", "/healthz", healthz, PUBLIC)
+    add_route(app, "GET", "/login", login_page, PUBLIC)
+    add_route(app, "POST", "/login", login_submit, PUBLIC)
+    add_route(app, "POST", "/logout", logout, ANY_USER)
+    add_route(app, "GET", "/terminal", terminal_page, {"terminal"})
+    add_route(app, "GET", "/console", console_page, {"officer", "leader"})
+    add_route(app, "GET", "/cases", cases_page, STAFF)
+    add_route(app, "GET", "/cases/{case_id:\\d+}", case_page, STAFF)

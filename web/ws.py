@@ -1,0 +1,27 @@
+"""The one WebSocket endpoint: authenticated by the session cookie, served by signaling."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from signaling.handlers import HANDLERS
+from signaling.session import Connection
+from web import keys
+from web.auth import ANY_USER, add_route, principal
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    who = principal(request)
+    settings = request.app[keys.CONFIG].signaling
+    # aiohttp's own limit is a backstop far above ours, so an oversized frame gets our
+    # frame_too_large error instead of a dropped connection.
+    ws = web.WebSocketResponse(
+        heartbeat=settings.heartbeat_s, max_msg_size=settings.max_frame_bytes * 16
+    )
+    await ws.prepare(request)
+    await Connection(ws=ws, principal=who, ctx=request.app[keys.SIGNALING]).run(HANDLERS)
+    return ws
+
+
+def setup(app: web.Application) -> None:
+    add_route(app, "GET", "/ws", websocket, ANY_USER)
