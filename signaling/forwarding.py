@@ -85,7 +85,8 @@ class Publication:
                 packet = await remote.recv()
                 if not isinstance(packet, av.Packet):
                     # Only possible if the pass-through hook was not installed.
-                    raise TypeError(f"{self!r} received a decoded {type(packet).__name__}")
+                    logger.error("%r: got a decoded %s, stopping", self, type(packet).__name__)
+                    return
                 for track in tuple(subscribers):
                     track.push(packet, self)
         except MediaStreamError:
@@ -174,13 +175,15 @@ class PacketTrack(MediaStreamTrack):
         The next packet is rebased to follow the last one, video waits for a keyframe, and a
         keyframe is requested from the new publisher.
         """
+        if self.readyState != "live":
+            source = None  # an ended track never subscribes again
         if source is self._source:
             return
         if self._source is not None:
             self._source._subscribers.discard(self)
         self._source = source
         self._rebase_pending = True
-        if source is None or self.readyState != "live":
+        if source is None:
             return
         source._subscribers.add(self)
         if self.kind == "video":

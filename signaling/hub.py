@@ -136,6 +136,8 @@ class MediaHub:
             offered = {media.kind for media in sdp.SessionDescription.parse(offer.sdp).media}
         except SDP_PARSE_ERRORS as exc:
             raise MediaHubError(f"{who}: the offer cannot be parsed: {exc!r}") from exc
+        if not offered & set(KINDS):
+            raise MediaHubError(f"{who}: the offer has neither audio nor video")
         configuration = RTCConfiguration(iceServers=self._ice_servers or None)
         pc = RTCPeerConnection(configuration)
         outputs: dict[str, PacketTrack] = {}
@@ -152,6 +154,11 @@ class MediaHub:
         peer = _Peer(participant_id, pc, outputs)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type=offer.type))
+            for transceiver in pc.getTransceivers():
+                if transceiver.sender.track is None:
+                    # A second camera or a screen share: declined until meetings learn
+                    # renegotiation, so that nobody sends media the hub would not read.
+                    transceiver.direction = "inactive"
             await pc.setLocalDescription(await pc.createAnswer())
         except NEGOTIATION_ERRORS as exc:
             await self._close_peer(peer)
@@ -162,7 +169,7 @@ class MediaHub:
 
         for transceiver in pc.getTransceivers():
             remote = transceiver.receiver.track
-            if transceiver.kind in KINDS and remote is not None and transceiver.mid is not None:
+            if transceiver.sender.track is not None and remote is not None:
                 peer.publications[transceiver.kind] = self._publication(
                     participant_id, remote, transceiver.receiver
                 )

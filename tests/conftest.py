@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hall import demo
 from hall.db import Database, migrate
-from tests.support import T0, Client, login
+from tests.support import T0, Client, HttpClient, login
 from web.app import create_app
 from web.config import Config
 
@@ -51,9 +51,10 @@ def config(tmp_path: Path, seeded_db: Path) -> Config:
 
 @pytest.fixture
 async def server(config: Config) -> AsyncIterator[TestServer]:
-    app = create_app(config)
-    async with TestServer(app) as srv:
-        yield srv
+    srv = TestServer(create_app(config))
+    await srv.start_server()
+    yield srv
+    await srv.close()
 
 
 ClientFactory = Callable[[str], Awaitable[Client]]
@@ -62,7 +63,7 @@ ClientFactory = Callable[[str], Awaitable[Client]]
 @pytest.fixture
 async def client_as(server: TestServer) -> AsyncIterator[ClientFactory]:
     """Log in a fresh client as a demo username (each with its own cookie jar)."""
-    opened: list[TestClient] = []
+    opened: list[HttpClient] = []
 
     async def make(username: str) -> Client:
         http = TestClient(server)

@@ -101,9 +101,12 @@ class PlayerClient:
         self.player = MediaPlayer(str(media), decode=False)
         self.received: dict[str, list[Received]] = {"audio": [], "video": []}
         self._tasks: list[asyncio.Task[None]] = []
-        self.pc.addTrack(self.player.audio)
+        audio_track, video_track = self.player.audio, self.player.video
+        if audio_track is None or video_track is None:
+            raise RuntimeError(f"{media} needs an audio and a video stream")
+        self.pc.addTrack(audio_track)
         if video:
-            self.pc.addTrack(self.player.video)
+            self.pc.addTrack(video_track)
         self.pc.on("track", self._on_track)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
@@ -117,14 +120,8 @@ class PlayerClient:
             except MediaStreamError:
                 return
             is_packet = isinstance(item, av.Packet)
-            items.append(
-                Received(
-                    at=time.monotonic(),
-                    is_packet=is_packet,
-                    pts=item.pts,
-                    keyframe=bool(is_packet and item.is_keyframe),
-                )
-            )
+            keyframe = isinstance(item, av.Packet) and bool(item.is_keyframe)
+            items.append(Received(time.monotonic(), is_packet, item.pts, keyframe))
 
     async def offer(self) -> tuple[str, str]:
         """(sdp, type) of an offer whose ICE gathering is complete."""

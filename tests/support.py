@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
@@ -17,6 +18,7 @@ from hall.privacy import check_digit
 from hall.users import Principal
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+HttpClient = TestClient[web.Request, web.Application]
 
 
 def valid_id_number(prefix17: str = "11010519491231002") -> str:
@@ -28,7 +30,7 @@ def valid_id_number(prefix17: str = "11010519491231002") -> str:
 class Client:
     """A test client logged in as one demo account, carrying its CSRF token."""
 
-    http: TestClient
+    http: HttpClient
     csrf: str
     username: str
 
@@ -51,7 +53,7 @@ class Client:
         return data
 
 
-async def login(http: TestClient, username: str, password: str = DEMO_PASSWORD) -> Client:
+async def login(http: HttpClient, username: str, password: str = DEMO_PASSWORD) -> Client:
     """Log `http` in through the real login form (CSRF cookie included)."""
     page = await http.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text())

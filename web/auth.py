@@ -26,6 +26,7 @@ ANY_USER = frozenset(r.value for r in Role)
 STAFF = frozenset({"officer", "desk", "leader", "supervisor", "admin"})
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
 _SAFE = ("GET", "HEAD", "OPTIONS")
+POLICY_REFUSAL = "当前角色无权访问"
 
 
 def add_route(
@@ -82,7 +83,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     who = principal(request)
     if who.role not in policy:
-        raise Forbidden("当前角色无权访问")
+        raise Forbidden(POLICY_REFUSAL)
     if request.method not in _SAFE:
         await check_csrf(request, who.csrf_token)
     return await handler(request)

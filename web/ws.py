@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from signaling.handlers import HANDLERS
 from signaling.session import Connection
@@ -19,9 +19,27 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         heartbeat=settings.heartbeat_s, max_msg_size=settings.max_frame_bytes * 16
     )
     await ws.prepare(request)
-    await Connection(ws=ws, principal=who, ctx=request.app[keys.SIGNALING]).run(HANDLERS)
+    sockets = request.app[SOCKETS]
+    sockets.add(ws)
+    try:
+        await Connection(ws=ws, principal=who, ctx=request.app[keys.SIGNALING]).run(HANDLERS)
+    finally:
+        sockets.discard(ws)
     return ws
 
 
+async def _close_sockets(app: web.Application) -> None:
+    # Without this, shutdown waits for every browser to hang up on its own.
+    sockets = app[SOCKETS]
+    for ws in list(sockets):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+
+SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
+
+
 def setup(app: web.Application) -> None:
+    sockets: set[web.WebSocketResponse] = set()
+    app[SOCKETS] = sockets
+    app.on_shutdown.append(_close_sockets)
     add_route(app, "GET", "/ws", websocket, ANY_USER)

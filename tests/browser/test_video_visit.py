@@ -7,6 +7,7 @@ import json
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -22,14 +23,14 @@ pytestmark = pytest.mark.browser
 CALL_SECONDS = 6.0
 
 
-def ffprobe(path: Path) -> dict[str, object]:
+def ffprobe(path: Path) -> dict[str, Any]:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    result: dict[str, object] = json.loads(out)
+    result: dict[str, Any] = json.loads(out)
     return result
 
 
@@ -102,16 +103,16 @@ async def test_village_terminal_and_officer_hold_a_recorded_visit(
     assert sorted(r.kind for r in rows) == ["composite", "participant", "participant"]
     composite = next(r for r in rows if r.kind == "composite")
     probe = ffprobe(Path(composite.path))
-    kinds = sorted(s["codec_type"] for s in probe["streams"])  # type: ignore[index,union-attr]
+    kinds = sorted(s["codec_type"] for s in probe["streams"])
     assert kinds == ["audio", "video"]
-    duration = float(probe["format"]["duration"])  # type: ignore[index]
+    duration = float(probe["format"]["duration"])
     assert visit.ended_at is not None
     visit_seconds = (visit.ended_at - visit.started_at).total_seconds()
     assert abs(duration - visit_seconds) < 2.0, (duration, visit_seconds, call_seconds)
     for row in rows:
         assert row.sha256 and len(row.sha256) == 64
         participant = ffprobe(Path(row.path))
-        assert {s["codec_name"] for s in participant["streams"]} >= {"opus"}  # type: ignore[union-attr,index]
+        assert {s["codec_name"] for s in participant["streams"]} >= {"opus"}
 
     # The case page (officer side) lists the visit and plays its recording.
     await officer.click("#case-link")

@@ -18,6 +18,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from signaling.passthrough import (
     check_aiortc_internals,
+    get_passthrough_decoder,
     install_passthrough,
     is_passthrough_installed,
     is_vp8_keyframe,
@@ -42,9 +43,9 @@ def test_aiortc_is_the_pinned_version_with_the_internals_the_hook_uses() -> None
 
 def test_install_is_idempotent_and_replaces_the_decoder_factory() -> None:
     install_passthrough()
-    hook = rtcrtpreceiver.get_decoder
+    hook = vars(rtcrtpreceiver)["get_decoder"]
     install_passthrough()
-    assert rtcrtpreceiver.get_decoder is hook
+    assert vars(rtcrtpreceiver)["get_decoder"] is hook is get_passthrough_decoder
     assert is_passthrough_installed()
 
 
