@@ -6,7 +6,7 @@ DATA ?= var
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install system-deps serve test lint bench bench-visit clean
+.PHONY: install system-deps serve test lint bench clean
 
 # Debian packages the hall needs at run time and in tests (ffmpeg for recordings, chromium for
 # the browser tests); skipped when already installed.

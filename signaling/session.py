@@ -20,6 +20,7 @@ from hall.ports import Clock
 from hall.users import Principal
 from signaling.bus import LocalBus
 from signaling.hub import MediaHub
+from signaling.ice import browser_ice_servers
 from signaling.messages import FrameError, Ref, error_frame, parse_frame, server_frame
 from signaling.settings import SignalingSettings
 
@@ -134,6 +135,7 @@ class Connection:
             participant=self.participant_id,
             heartbeat_s=settings.heartbeat_s,
             max_frame_bytes=settings.max_frame_bytes,
+            ice_servers=browser_ice_servers(settings, user=self.participant_id, now_s=time.time()),
         )
         try:
             async for msg in self.ws:

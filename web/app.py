@@ -17,6 +17,7 @@ from hall.ports import Clock, SystemClock
 from hall.users import LoginThrottle
 from signaling.bus import LocalBus
 from signaling.hub import MediaHub
+from signaling.ice import hub_stun_urls
 from signaling.session import SignalingContext
 from web import api, keys, pages, ws
 from web.auth import PUBLIC, auth_middleware
@@ -79,7 +80,7 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
 
 
 def _ice_servers(config: Config) -> list[RTCIceServer]:
-    return [RTCIceServer(urls=url) for url in config.signaling.ice_servers]
+    return [RTCIceServer(urls=url) for url in hub_stun_urls(config.signaling)]
 
 
 DEMO_LOGINS: web.AppKey[list[demo.DemoLogin]] = web.AppKey("demo_logins")

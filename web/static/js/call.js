@@ -37,7 +37,8 @@ export class HubCall extends EventTarget {
       this.localVideo.srcObject = this.stream;
     }
     await this.client.request({ type: "join", room });
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: "max-bundle" });
+    const iceServers = this.client.welcome?.ice_servers ?? this.iceServers;
+    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
     this.pc = pc;
     const remote = new MediaStream();
     this.remoteVideo.srcObject = remote;
