@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall import queue
 from hall.errors import Forbidden, NotFound
-from hall.model import Line, OfficerLine, Petitioner, Role, Ticket, TicketState
+from hall.model import Case, Line, OfficerLine, Petitioner, Role, Ticket, TicketState, Visit
 from hall.ports import EventBus
 from hall.privacy import mask_name
 from hall.users import Principal
@@ -47,12 +47,22 @@ async def ticket_status(
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
         raise NotFound(f"排队号 {ticket_id} 不存在")
-    if who.role == Role.TERMINAL and ticket.terminal_id != who.terminal_id:
+    if who.role == Role.TERMINAL and (
+        who.terminal_id is None or ticket.terminal_id != who.terminal_id
+    ):
         raise Forbidden("无权查看该排队号")
     line = await session.get_one(Line, ticket.line_id)
     handle = await queue.average_handle_s(session, line.id, default_s=handle_default_s)
     pos = await queue.position(session, ticket, handle_s=handle)
-    return _ticket_status(ticket, line, pos.position, pos.estimate_s)
+    status = _ticket_status(ticket, line, pos.position, pos.estimate_s)
+    if ticket.state == TicketState.DONE:
+        # What the terminal shows at the end, also for one that missed the visit_ended event.
+        case = await session.get_one(Case, ticket.case_id)
+        status |= {"case_number": case.number, "query_code": case.query_code}
+    elif ticket.state == TicketState.SERVING:
+        visit_id = await session.scalar(select(Visit.id).where(Visit.ticket_id == ticket.id))
+        status["room"] = f"visit-{visit_id}" if visit_id is not None else None
+    return status
 
 
 async def line_snapshot(session: AsyncSession, line: Line) -> dict[str, Any]:

@@ -109,6 +109,7 @@ class RecordingState(StrEnum):
     PROCESSING = "processing"
     READY = "ready"
     FAILED = "failed"
+    DISCARDED = "discarded"  # verified and hashed, then deleted by the retention setting
 
 
 class Visibility(StrEnum):

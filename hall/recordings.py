@@ -57,7 +57,7 @@ async def mark_ready(
     streams: Mapping[str, Any],
     now: datetime,
 ) -> Recording:
-    """Record the probed facts and hash of a finished file; composites enter the case timeline."""
+    """Record the probed facts and hash of a finished file; each enters the case timeline."""
     row = await session.get_one(Recording, recording_id)
     row.state = RecordingState.READY
     row.path = path
@@ -101,9 +101,16 @@ async def for_case(session: AsyncSession, case_id: int) -> list[Recording]:
 
 
 async def open_for_playback(
-    session: AsyncSession, who: Principal, recording_id: int, *, now: datetime, action: str
+    session: AsyncSession,
+    who: Principal,
+    recording_id: int,
+    *,
+    now: datetime,
+    action: str,
+    audited: bool = True,
 ) -> Recording:
-    """The ready recording `who` may play; every granted read is audited."""
+    """The ready recording `who` may play; each granted read is audited (`audited=False` for the
+    follow-up range requests of one playback, so seeking does not flood the log)."""
     row = await session.get(Recording, recording_id)
     if row is None:
         raise NotFound(f"录音录像 {recording_id} 不存在")
@@ -115,6 +122,8 @@ async def open_for_playback(
         raise Forbidden("无权查看该录音录像")
     if row.state != RecordingState.READY:
         raise NotFound(f"录音录像 {recording_id} 尚未处理完成（{row.state}）")
+    if not audited:
+        return row
     await audit.record(
         session,
         at=now,

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall import queue
@@ -17,6 +17,7 @@ from hall.model import (
     Channel,
     Line,
     Petitioner,
+    Role,
     Ticket,
     TicketState,
     Village,
@@ -107,15 +108,6 @@ async def _petitioner(
     return person
 
 
-async def _case_number(session: AsyncSession, now: datetime) -> str:
-    local_day = now.astimezone(HALL_TZ).strftime("%Y%m%d")
-    prefix = f"JF{local_day}"
-    count = await session.scalar(
-        select(func.count()).select_from(Case).where(Case.number.like(f"{prefix}%"))
-    )
-    return f"{prefix}{(count or 0) + 1:04d}"
-
-
 async def register(
     session: AsyncSession,
     actor: Principal,
@@ -129,6 +121,8 @@ async def register(
     `invalid_input` lists every wrong field and stores nothing; `conflict` if the petitioner
     already waits in a queue.
     """
+    if actor.role == Role.TERMINAL and actor.terminal_id is None:
+        raise Conflict("该终端账号未绑定村信息中心，请联系管理员")
     line, village = await _validate(session, reg)
     person = await _petitioner(session, reg, village, now)
     already = await session.scalar(
@@ -139,7 +133,7 @@ async def register(
     if already is not None:
         raise Conflict(f"该信访人已在排队（{already}），请勿重复取号")
     case = Case(
-        number=await _case_number(session, now),
+        number=f"pending-{secrets.token_hex(8)}",
         query_code="".join(secrets.choice(_QUERY_ALPHABET) for _ in range(6)),
         line_id=line.id,
         petitioner_id=person.id,
@@ -153,6 +147,8 @@ async def register(
     )
     session.add(case)
     await session.flush()
+    # Numbered from the row id: unique without a race between two registrations.
+    case.number = f"JF{now.astimezone(HALL_TZ):%Y%m%d}{case.id:06d}"
     await append_event(
         session,
         case_id=case.id,

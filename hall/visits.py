@@ -105,7 +105,11 @@ async def may_join(session: AsyncSession, who: Principal, visit_id: int) -> Visi
     if who.user_id == visit.officer_id:
         return visit
     ticket = await session.get_one(Ticket, visit.ticket_id)
-    if who.role == Role.TERMINAL and who.terminal_id == ticket.terminal_id:
+    if (
+        who.role == Role.TERMINAL
+        and who.terminal_id is not None
+        and (who.terminal_id == ticket.terminal_id)
+    ):
         return visit
     raise Forbidden("无权加入该接访")
 
@@ -134,7 +138,7 @@ async def end_visit(
     visit_id: int,
     *,
     outcome: str,
-    notes: str,
+    notes: str | None,
     now: datetime,
 ) -> tuple[Visit, Case]:
     """End a live visit with an outcome; the ticket is done and the case timeline records it."""
@@ -143,13 +147,15 @@ async def end_visit(
     except ValueError:
         reason = f"未知的接谈结果：{outcome}"
         raise InvalidInput(reason, fields={"outcome": reason}) from None
-    if len(notes) > MAX_NOTES:
+    if notes is not None and len(notes) > MAX_NOTES:
         raise InvalidInput("记录过长", fields={"notes": f"不超过{MAX_NOTES}字"})
     visit = await _own_live_visit(session, officer, visit_id)
+    if notes is not None:
+        visit.notes = notes
+    notes = visit.notes
     visit.state = VisitState.ENDED
     visit.ended_at = now
     visit.outcome = result
-    visit.notes = notes
     ticket = await session.get_one(Ticket, visit.ticket_id)
     ticket.state = TicketState.DONE
     ticket.finished_at = now

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from hall import live, visits
 from hall.errors import Conflict, NotFound
 from hall.model import Role
-from signaling.hub import SessionDescription
+from signaling.hub import MediaHubError, SessionDescription
 from signaling.messages import Join, Leave, Offer, Ping, Subscribe, Unsubscribe
 from signaling.session import Connection, Handler
 
@@ -94,7 +94,7 @@ async def on_offer(conn: Connection, frame: Offer) -> None:
         answer = await conn.ctx.hub.publish(
             frame.room, conn.participant_id, SessionDescription(sdp=frame.sdp, type="offer")
         )
-    except (ValueError, RuntimeError) as exc:
+    except MediaHubError as exc:
         logger.warning("[%s] offer failed: %s", frame.room, exc)
         raise MediaFailed(f"媒体协商失败：{exc}") from None
     conn.reply("answer", frame.ref, room=frame.room, sdp=answer.sdp, sdp_type=answer.type)

@@ -5,9 +5,17 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
 
-Ref = str | int | None
+Ref = StrictStr | StrictInt | None
 TOPIC_PATTERN = r"^(ticket|visit):[0-9]{1,12}$|^line:[a-z]{2,32}$|^board$"
 ROOM_PATTERN = r"^visit-[0-9]{1,12}$"
 
@@ -95,7 +103,8 @@ def parse_frame(text: str) -> Ping | Subscribe | Unsubscribe | Join | Offer | Le
         raise FrameError("bad_json", f"帧不是合法的JSON：{exc.msg}（第{exc.pos}字符）") from None
     if not isinstance(raw, dict):
         raise FrameError("bad_json", "帧必须是JSON对象")
-    ref = raw.get("ref") if isinstance(raw.get("ref"), str | int) else None
+    given = raw.get("ref")
+    ref = given if isinstance(given, str | int) and not isinstance(given, bool) else None
     kind = raw.get("type")
     if not isinstance(kind, str):
         raise FrameError("invalid_field", "缺少字段 type", ref)

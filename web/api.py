@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +15,7 @@ from hall import cases, live, recordings, registration, visits
 from hall.errors import InvalidInput
 from hall.model import Channel, Line, Role, Ticket, TicketState, Village, Visit
 from hall.privacy import mask_name
+from signaling.ice import browser_ice_servers
 from web import keys
 from web.auth import ANY_USER, STAFF, add_route, principal
 from web.errors import BadJson, TooLarge
@@ -42,7 +44,7 @@ class NotesBody(BaseModel):
 class EndBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     outcome: str = Field(max_length=32)
-    notes: str = ""
+    notes: str | None = None  # None keeps the notes saved during the visit
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:
@@ -132,6 +134,8 @@ async def create_visit_request(request: web.Request) -> web.StreamResponse:
 async def terminal_tickets(request: web.Request) -> web.StreamResponse:
     """The terminal's tickets still in play (so a reopened tab finds its place again)."""
     who = principal(request)
+    if who.terminal_id is None:
+        return web.json_response([])
     async with request.app[keys.DB].reader() as session:
         rows = await session.execute(
             select(Ticket, Line, Visit.id)
@@ -258,9 +262,17 @@ async def recording_media(request: web.Request) -> web.StreamResponse:
     app = request.app
     recording_id = int(request.match_info["recording_id"])
     action = "download" if request.query.get("download") == "1" else "play"
+    # A player fetches one recording in many range requests; the one from byte 0 is the read.
+    byte_range = request.headers.get("Range", "")
+    first_read = not byte_range or byte_range.replace(" ", "").startswith("bytes=0-")
     async with app[keys.DB].transaction() as session:
         row = await recordings.open_for_playback(
-            session, principal(request), recording_id, now=app[keys.CLOCK].now(), action=action
+            session,
+            principal(request),
+            recording_id,
+            now=app[keys.CLOCK].now(),
+            action=action,
+            audited=first_read,
         )
     path = Path(row.path)
     if not await asyncio.to_thread(path.is_file):
@@ -292,5 +304,15 @@ async def live_visit(request: web.Request) -> web.StreamResponse:
     return web.json_response(await request.app[keys.CALLS].live_visit_of(principal(request)))
 
 
+async def ice_servers(request: web.Request) -> web.StreamResponse:
+    """Fresh ICE servers (TURN credentials expire) for the caller's next peer connection."""
+    who = principal(request)
+    servers = browser_ice_servers(
+        request.app[keys.CONFIG].signaling, user=f"{who.role}-{who.user_id}", now_s=time.time()
+    )
+    return web.json_response({"ice_servers": servers})
+
+
 def setup_live(app: web.Application) -> None:
     add_route(app, "GET", "/api/visits/live", live_visit, {"officer", "leader"})
+    add_route(app, "GET", "/api/ice-servers", ice_servers, ANY_USER)

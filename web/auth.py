@@ -103,6 +103,15 @@ async def check_csrf(request: web.Request, expected: str) -> None:
         raise CsrfFailed("缺少或错误的CSRF令牌，请刷新页面后重试")
 
 
+def client_address(request: web.Request) -> str:
+    """The client's address: the peer, or the proxy's last X-Forwarded-For entry if trusted."""
+    if request.app[keys.CONFIG].web.trust_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip()
+    return request.remote or "?"
+
+
 def login_csrf(request: web.Request) -> str:
     """The pre-login CSRF token (double-submit cookie): the client's, or a new one."""
     return request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)

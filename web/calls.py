@@ -132,7 +132,7 @@ class CallService:
         return self._visit_json(visit, ticket, case)
 
     async def end_visit(
-        self, officer: Principal, visit_id: int, outcome: str, notes: str
+        self, officer: Principal, visit_id: int, outcome: str, notes: str | None
     ) -> dict[str, Any]:
         """End the visit, close its room, queue the recording job; returns the case identity."""
         now = self.clock.now()
@@ -147,6 +147,7 @@ class CallService:
             {"case_number": case.number, "query_code": case.query_code, "outcome": outcome},
         )
         self.bus.publish(f"visit:{visit_id}", "visit_ended", {"case_number": case.number})
+        await self.queue_changed(ticket.line_id)
         await self._close_room(visit_id, case.id)
         return {"visit_id": visit_id, "case_id": case.id, "case_number": case.number}
 
@@ -217,7 +218,9 @@ class CallService:
         now = self.clock.now()
         async with self.db.transaction() as session:
             for row_id, probed in zip(row_ids, result.participants, strict=True):
-                await recordings.mark_ready(session, row_id, now=now, **_facts(probed))
+                row = await recordings.mark_ready(session, row_id, now=now, **_facts(probed))
+                if not self.settings.keep_participant_files:
+                    row.state = RecordingState.DISCARDED
             await recordings.mark_ready(session, composite_id, now=now, **_facts(result.composite))
         self.bus.publish(f"visit:{visit_id}", "recording_ready", {"recording_id": composite_id})
 

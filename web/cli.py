@@ -14,20 +14,24 @@ import sys
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy import select
 
 from hall import demo, users
 from hall.db import Database, migrate
-from hall.errors import HallError
-from hall.model import Role
+from hall.errors import HallError, InvalidInput
+from hall.model import Role, Terminal
 from hall.ports import SystemClock
 from web.app import DEMO_LOGINS, create_app
-from web.config import Config, from_env, settings_help
+from web.config import Config, env_name, from_env, settings_help
 
 
 def _config(args: argparse.Namespace) -> Config:
     base = from_env(Config())
     data_dir = Path(args.data_dir) if args.data_dir else base.hall.data_dir
     config = Config.for_data_dir(data_dir, hall=base.hall, recording=base.recording)
+    if env_name("recording", "directory") in os.environ:
+        # An explicit recordings folder wins over the default <data dir>/recordings.
+        config = dataclasses.replace(config, recording=base.recording)
     web_settings = base.web
     if getattr(args, "host", None):
         web_settings = dataclasses.replace(web_settings, host=args.host)
@@ -60,6 +64,9 @@ async def _serve(config: Config) -> None:
 
 
 async def _add_user(config: Config, args: argparse.Namespace) -> None:
+    role = Role(args.role)
+    if role == Role.TERMINAL and not args.terminal:
+        raise InvalidInput("终端账号必须用 --terminal 绑定村信息中心")
     password = os.environ.get("JIEFANG_NEW_PASSWORD") or getpass.getpass("密码 Password: ")
     url = config.hall.resolved_database_url()
     await migrate(url)
@@ -67,11 +74,19 @@ async def _add_user(config: Config, args: argparse.Namespace) -> None:
     try:
         async with db.transaction() as session:
             await demo.ensure_reference_data(session)
+            terminal_id = None
+            if args.terminal:
+                terminal_id = await session.scalar(
+                    select(Terminal.id).where(Terminal.code == args.terminal)
+                )
+                if terminal_id is None:
+                    raise InvalidInput(f"未知终端：{args.terminal}")
             user = await users.add_user(
                 session,
                 username=args.username,
                 password=password,
-                role=Role(args.role),
+                role=role,
+                terminal_id=terminal_id,
                 display_name=args.name or args.username,
                 now=SystemClock().now(),
                 line_codes=tuple(x for x in (args.lines or "").split(",") if x),
@@ -95,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--name", help="display name")
     add.add_argument("--lines", help="comma-separated line codes for officers")
+    add.add_argument("--terminal", help="terminal code (required for terminal accounts)")
     add.add_argument("--data-dir", help="data folder (default ./var)")
     sub.add_parser("settings", help="list every setting with its environment variable")
     args = parser.parse_args(argv)

@@ -20,6 +20,13 @@ class WebSettings:
 
     host: str = field(default="127.0.0.1", metadata={"help": "Address to listen on."})
     port: int = field(default=8080, metadata={"help": "TCP port to listen on."})
+    trust_forwarded_for: bool = field(
+        default=False,
+        metadata={
+            "help": "Take the client address from the last X-Forwarded-For entry (set it only "
+            "behind a reverse proxy that writes that header); used by login throttling."
+        },
+    )
     secure_cookies: bool = field(
         default=False,
         metadata={"help": "Mark session cookies Secure (set it when served over HTTPS)."},
@@ -41,6 +48,7 @@ class Config:
     @classmethod
     def for_data_dir(cls, data_dir: Path, **sections: Any) -> Config:
         """A config whose database and recordings live under `data_dir`."""
+        data_dir = data_dir.resolve()
         hall = sections.pop("hall", HallSettings())
         recording = sections.pop("recording", RecordingSettings())
         return cls(

@@ -54,7 +54,7 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
 
 
 def _wants_json(request: web.Request) -> bool:
-    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+    return request.path.startswith(("/api/", "/ws")) or "application/json" in request.headers.get(
         "Accept", ""
     )
 

@@ -9,7 +9,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from hall import cases, users
-from hall.errors import HallError, Unauthenticated
+from hall.errors import HallError, RateLimited, Unauthenticated
 from hall.model import Role
 from web import keys
 from web.auth import (
@@ -21,10 +21,12 @@ from web.auth import (
     STAFF,
     add_route,
     check_csrf,
+    client_address,
     login_csrf,
     principal,
     set_login_csrf,
 )
+from web.errors import CsrfFailed
 
 HOME = {
     Role.TERMINAL: "/terminal",
@@ -67,11 +69,14 @@ def _safe_next(target: str) -> str:
 
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
-    await check_csrf(request, request.cookies.get(LOGIN_CSRF_COOKIE, "-"))
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie:
+        raise CsrfFailed("登录页面已过期，请刷新后重试")
+    await check_csrf(request, cookie)
     form = await request.post()
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
-    address = request.remote or "?"
+    address = client_address(request)
     app = request.app
     throttle = app[keys.THROTTLE]
     now = app[keys.CLOCK].now()
@@ -90,13 +95,16 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                 lifetime=timedelta(hours=app[keys.CONFIG].hall.session_hours),
             )
     except HallError as exc:
-        return _login_form(
+        response = _login_form(
             request,
             error=exc.message,
             username=username,
             next_path=str(form.get("next", "")),
             status=429 if exc.code == "rate_limited" else 401,
         )
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
     throttle.succeeded(username)
     response = web.HTTPSeeOther(_safe_next(str(form.get("next", "")) or "/"))
     response.set_cookie(
@@ -156,5 +164,5 @@ def setup(app: web.Application) -> None:
     add_route(app, "POST", "/logout", logout, ANY_USER)
     add_route(app, "GET", "/terminal", terminal_page, {"terminal"})
     add_route(app, "GET", "/console", console_page, {"officer", "leader"})
-    add_route(app, "GET", "/cases", cases_page, STAFF)
+    add_route(app, "GET", "/cases", cases_page, STAFF | {"department"})
     add_route(app, "GET", "/cases/{case_id:\\d+}", case_page, STAFF)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from aiohttp import WSCloseCode, web
 
+from hall.errors import Forbidden
 from signaling.handlers import HANDLERS
 from signaling.session import Connection
 from web import keys
@@ -12,6 +15,10 @@ from web.auth import ANY_USER, add_route, principal
 
 async def websocket(request: web.Request) -> web.StreamResponse:
     who = principal(request)
+    origin = request.headers.get("Origin")
+    if origin and urlsplit(origin).netloc != request.host:
+        # Cookies ride along on cross-site WebSocket handshakes; only our own pages may connect.
+        raise Forbidden("拒绝来自其他站点的WebSocket连接")
     settings = request.app[keys.CONFIG].signaling
     # aiohttp's own limit is a backstop far above ours, so an oversized frame gets our
     # frame_too_large error instead of a dropped connection.

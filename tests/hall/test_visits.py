@@ -171,3 +171,43 @@ def test_wait_band_reads_like_a_person() -> None:
     assert live.wait_band(0) == "即将轮到您"
     assert live.wait_band(9 * 60) == "约 10 分钟内"
     assert live.wait_band(3 * 3600) == "约 1 小时以上"
+
+
+async def test_ending_without_notes_keeps_the_saved_notes(db: Database) -> None:
+    await enqueue(db, 1)
+    officer = await principal(db, "officer-urban")
+    async with db.transaction() as session:
+        called = await visits.call_next(session, officer, now=T0)
+        await visits.save_notes(session, officer, called.visit.id, "已记录的内容")
+    async with db.transaction() as session:
+        visit, _ = await visits.end_visit(
+            session, officer, called.visit.id, outcome="answered", notes=None, now=T0
+        )
+    assert visit.notes == "已记录的内容"
+
+
+async def test_terminal_account_without_a_terminal_sees_no_ones_visits(db: Database) -> None:
+    terminal = await principal(db, "village-zhangzhuang")
+    async with db.transaction() as session:
+        await register(session, terminal, reg(1), channel=Channel.REMOTE, now=T0)
+    desk = await principal(db, "desk")
+    async with db.transaction() as session:
+        walk_in = await register(session, desk, reg(2), channel=Channel.WALK_IN, now=T0)
+    unbound = dataclasses.replace(terminal, terminal_id=None)
+    async with db.reader() as session:
+        with pytest.raises(Forbidden):
+            await live.ticket_status(session, unbound, walk_in.ticket.id, handle_default_s=60)
+    with pytest.raises(Conflict, match="未绑定"):
+        async with db.transaction() as session:
+            await register(session, unbound, reg(3), channel=Channel.REMOTE, now=T0)
+    officer = await principal(db, "officer-urban")
+    for _ in range(2):  # the terminal's own visit, then the desk's walk-in
+        async with db.transaction() as session:
+            called = await visits.call_next(session, officer, now=T0)
+        async with db.reader() as session:
+            with pytest.raises(Forbidden):
+                await visits.may_join(session, unbound, called.visit.id)
+        async with db.transaction() as session:
+            await visits.end_visit(
+                session, officer, called.visit.id, outcome="answered", notes=None, now=T0
+            )

@@ -116,6 +116,7 @@ async def test_personal_data_is_masked_and_unmasking_is_audited(
     assert (entry.action, entry.target_type) == ("read_personal", "petitioner")
     other_line = await client_as("officer-legal")
     await other_line.get(f"/api/cases/{created['case_id']}", status=403)
+    await other_line.get(f"/api/petitioners/{case['petitioner']['id']}", status=403)
     await terminal.get(f"/api/petitioners/{case['petitioner']['id']}", status=403)
 
 

@@ -151,3 +151,38 @@ async def test_role_matrix_on_every_route(server: TestServer, client_as: ClientF
                 assert refused_by_policy == (role not in roles), (key, role, resp.status)
                 checked += 1
     assert checked > 60
+
+
+async def test_login_without_the_csrf_cookie_is_refused(server: TestServer) -> None:
+    async with TestClient(server) as http:
+        resp = await http.post(
+            "/login", data={"username": "desk", "password": "jiefang-demo", "csrf_token": "-"}
+        )
+        assert resp.status == 403
+        assert "jf_session" not in {c.key for c in http.session.cookie_jar}
+
+
+async def test_throttled_login_says_when_to_retry(server: TestServer) -> None:
+    async with TestClient(server) as http:
+        token = await login_form_token(http)
+        for _ in range(6):
+            resp = await http.post(
+                "/login", data={"username": "desk", "password": "guess-guess", "csrf_token": token}
+            )
+        assert resp.status == 429
+        assert 0 < int(resp.headers["Retry-After"]) <= 301
+
+
+async def test_forwarded_address_is_used_only_when_trusted(server: TestServer) -> None:
+    """Without trust, a spoofed X-Forwarded-For cannot dodge the per-address limit."""
+    async with TestClient(server) as http:
+        token = await login_form_token(http)
+        statuses = []
+        for i in range(6):
+            resp = await http.post(
+                "/login",
+                data={"username": f"user{i}", "password": "guess-guess", "csrf_token": token},
+                headers={"X-Forwarded-For": f"10.9.9.{i}"},
+            )
+            statuses.append(resp.status)
+        assert statuses == [401] * 5 + [429]

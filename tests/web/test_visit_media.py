@@ -116,6 +116,11 @@ async def test_recorded_visit_through_the_websocket(
     assert resp.status == 200
     assert resp.headers["Content-Type"] == "video/webm"
     assert len(await resp.read()) == composite.size_bytes
+    # The player's follow-up range requests (seeking) are part of the same audited read.
+    seek = await officer.http.get(
+        f"/recordings/{composite.id}/media", headers={"Range": "bytes=1000-"}
+    )
+    assert seek.status == 206
     denied = await terminal.http.get(
         f"/recordings/{composite.id}/media", headers={"Accept": "application/json"}
     )

@@ -126,3 +126,40 @@ async def test_ticket_topic_pushes_position_as_the_queue_moves(
     assert [t["number"] for t in queue["data"]["waiting"]] == ["C002"]
     await ws.close()
     await watcher.close()
+
+
+async def test_browser_handshake_without_session_gets_401(server: TestServer) -> None:
+    async with TestClient(server) as http:
+        resp = await http.get("/ws", allow_redirects=False)
+        assert resp.status == 401
+        assert (await resp.json())["error"]["code"] == "unauthenticated"
+
+
+async def test_cross_site_websocket_is_refused(client_as: ClientFactory) -> None:
+    desk = await client_as("desk")
+    resp = await desk.http.get(
+        "/ws",
+        headers={"Origin": "http://evil.example", "Connection": "Upgrade", "Upgrade": "websocket"},
+    )
+    assert resp.status == 403
+    ws = await desk.http.ws_connect("/ws", origin=str(desk.http.make_url("/")).rstrip("/"))
+    assert (await frame(ws))["type"] == "welcome"
+    await ws.close()
+
+
+async def test_unusable_offer_gets_media_failed(client_as: ClientFactory) -> None:
+    terminal = await client_as("village-zhangzhuang")
+    await terminal.post("/api/visit-requests", registration(), status=201)
+    officer = await client_as("officer-urban")
+    called = await officer.post("/api/queue/call-next", status=201)
+    assert isinstance(called, dict)
+    ws = await open_ws(officer)
+    await ws.send_str(json.dumps({"type": "join", "room": called["room"], "ref": 1}))
+    assert (await frame(ws, ref=1))["type"] == "joined"
+    bad = json.dumps({"type": "offer", "room": called["room"], "sdp": "v=0\r\nnonsense", "ref": 2})
+    data = await error_of(ws, bad)
+    assert data["error"]["code"] == "media_failed"
+    assert data["ref"] == 2
+    odd = await error_of(ws, '{"type": "ping", "ref": true}')
+    assert odd["error"]["code"] == "invalid_field" and "ref" not in odd
+    await ws.close()

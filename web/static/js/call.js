@@ -37,7 +37,9 @@ export class HubCall extends EventTarget {
       this.localVideo.srcObject = this.stream;
     }
     await this.client.request({ type: "join", room });
-    const iceServers = this.client.welcome?.ice_servers ?? this.iceServers;
+    // Fetched per call: TURN credentials are short-lived and a visitor may wait for long.
+    const res = await fetch("/api/ice-servers", { credentials: "same-origin" });
+    const iceServers = res.ok ? (await res.json()).ice_servers : this.iceServers;
     const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
     this.pc = pc;
     const remote = new MediaStream();

@@ -10,6 +10,7 @@ const show = (name) => sections.forEach((s) => ($(s).hidden = s !== name));
 const client = new SignalingClient();
 let call = null;
 let ticketTopic = null;
+let ticketId = null;
 
 function fillSelect(select, items, label) {
   select.replaceChildren(...items.map((it) => new Option(label(it), it.code ?? it.id)));
@@ -25,10 +26,30 @@ function renderStatus(status) {
   }
 }
 
-async function follow(ticketId) {
+async function follow(id) {
   if (ticketTopic) await client.unsubscribe(ticketTopic).catch(() => {});
-  ticketTopic = `ticket:${ticketId}`;
+  ticketId = id;
+  ticketTopic = `ticket:${id}`;
   await client.subscribe(ticketTopic);
+}
+
+function showFinished(data) {
+  $("case-number").textContent = data.case_number;
+  $("query-code").textContent = data.query_code;
+  show("finished");
+}
+
+// After a dropped connection: events may have been missed, so read the ticket's state again.
+async function resync() {
+  if (ticketId === null) return;
+  const status = await api("GET", `/api/tickets/${ticketId}`);
+  if (status.state === "done" && $("finished").hidden) {
+    if (call) await call.stop();
+    call = null;
+    showFinished(status);
+  } else if (status.state === "serving" && !call && status.room) {
+    await startCall(status.room);
+  }
 }
 
 async function startCall(room) {
@@ -56,9 +77,7 @@ client.addEventListener("visit_ended", async (ev) => {
   const data = ev.detail.data;
   if (call) await call.stop();
   call = null;
-  $("case-number").textContent = data.case_number;
-  $("query-code").textContent = data.query_code;
-  show("finished");
+  showFinished(data);
 });
 
 $("register-form").addEventListener("submit", async (ev) => {
@@ -85,6 +104,7 @@ $("register-form").addEventListener("submit", async (ev) => {
 });
 
 $("new-visit").addEventListener("click", () => {
+  ticketId = null;
   $("register-form").reset();
   show("register");
 });
@@ -101,6 +121,7 @@ async function main() {
     await follow(ticket.id);
     if (ticket.state === "serving" && ticket.visit_id) await startCall(`visit-${ticket.visit_id}`);
   }
+  client.addEventListener("open", () => resync().catch(() => {}));
   document.body.dataset.ready = "1";
 }
 main();
