@@ -112,4 +112,5 @@ async def seed_demo(session: AsyncSession, *, now: datetime) -> list[DemoLogin]:
     await ensure("leader", Role.LEADER, "值班领导", "领导接访")
     await ensure("supervisor", Role.SUPERVISOR, "督查员", "督查")
     await ensure("admin", Role.ADMIN, "系统管理员", "管理")
+    await ensure("hall-board", Role.DISPLAY, "大厅叫号屏", "叫号屏（/board）")
     return logins

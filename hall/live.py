@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall import queue
 from hall.errors import Forbidden, NotFound
-from hall.model import Case, Line, OfficerLine, Petitioner, Role, Ticket, TicketState, Visit
+from hall.model import Case, Line, Petitioner, Role, Room, Ticket, TicketState, User, Visit
 from hall.ports import EventBus
 from hall.privacy import mask_name
 from hall.users import Principal
+
+SNAPSHOT_LIMIT = 200  # officers see the head of a long queue; the count says how long it is
 
 
 def wait_band(seconds: int) -> str:
@@ -70,8 +72,12 @@ async def line_snapshot(session: AsyncSession, line: Line) -> dict[str, Any]:
     rows = await session.execute(
         select(Ticket, Petitioner.name)
         .join(Petitioner, Petitioner.id == Ticket.petitioner_id)
-        .where(Ticket.line_id == line.id, Ticket.state == TicketState.WAITING)
-        .order_by(Ticket.effective_start, Ticket.id)
+        .where(
+            Ticket.line_id == line.id,
+            Ticket.state.in_([TicketState.WAITING, TicketState.OFFERED]),
+        )
+        .order_by(Ticket.rank_at, Ticket.id)
+        .limit(SNAPSHOT_LIMIT)
     )
     waiting = [
         {
@@ -80,11 +86,20 @@ async def line_snapshot(session: AsyncSession, line: Line) -> dict[str, Any]:
             "name": mask_name(name),
             "channel": t.channel,
             "head_count": t.head_count,
+            "class": t.priority_class,
+            "state": t.state,
+            "away": t.disconnected_at is not None,
+            "missed": t.missed_count,
             "since": t.effective_start.isoformat(),
         }
         for t, name in rows
     ]
-    return {"line": line.code, "line_name": line.name, "waiting": waiting}
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Ticket)
+        .where(Ticket.line_id == line.id, Ticket.state == TicketState.WAITING)
+    )
+    return {"line": line.code, "line_name": line.name, "count": count or 0, "waiting": waiting}
 
 
 async def may_watch_line(session: AsyncSession, who: Principal, line_code: str) -> Line:
@@ -106,15 +121,56 @@ async def publish_line(
     line = await session.get_one(Line, line_id)
     bus.publish(f"line:{line.code}", "queue", await line_snapshot(session, line))
     handle = await queue.average_handle_s(session, line.id, default_s=handle_default_s)
-    officers = len(
-        list(
-            await session.scalars(select(OfficerLine.user_id).where(OfficerLine.line_id == line_id))
-        )
-    )
+    officers = await queue.serving_officers(session, line.id)
     for index, ticket in enumerate(await queue.waiting(session, [line.id])):
-        estimate = (handle * index) // max(1, officers)
+        estimate = (handle * index) // officers
         bus.publish(
             f"ticket:{ticket.id}",
             "ticket_status",
             _ticket_status(ticket, line, index + 1, estimate),
         )
+
+
+async def board_counts(session: AsyncSession) -> dict[str, Any]:
+    """Waiting tickets per line, for the hall display board."""
+    rows = await session.execute(
+        select(Line.code, Line.name, func.count(Ticket.id))
+        .outerjoin(Ticket, and_(Ticket.line_id == Line.id, Ticket.state == TicketState.WAITING))
+        .group_by(Line.id)
+        .order_by(Line.sort)
+    )
+    return {"lines": [{"code": c, "name": n, "waiting": w} for c, n, w in rows]}
+
+
+async def called_entry(session: AsyncSession, ticket: Ticket, room_name: str) -> dict[str, Any]:
+    """One call as the display board shows it: number, room, masked name."""
+    line = await session.get_one(Line, ticket.line_id)
+    name = await session.scalar(
+        select(Petitioner.name).where(Petitioner.id == ticket.petitioner_id)
+    )
+    return {
+        "ticket_id": ticket.id,
+        "number": ticket.number,
+        "line": line.code,
+        "line_name": line.name,
+        "room": room_name,
+        "name": mask_name(name or ""),
+        "at": (ticket.called_at or ticket.created_at).isoformat(),
+    }
+
+
+async def recent_calls(session: AsyncSession, *, limit: int = 8) -> list[dict[str, Any]]:
+    """The latest calls for a board that just (re)connected, newest first."""
+    rows = await session.execute(
+        select(Ticket, Room.name)
+        .join(User, User.id == Ticket.officer_id)
+        .outerjoin(Room, Room.id == User.room_id)
+        .where(Ticket.called_at.is_not(None))
+        .order_by(Ticket.called_at.desc())
+        .limit(limit)
+    )
+    out = []
+    for ticket, room in rows:
+        line = await session.get_one(Line, ticket.line_id)
+        out.append(await called_entry(session, ticket, room or f"{line.name}接谈室"))
+    return out

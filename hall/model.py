@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -58,6 +59,7 @@ class Role(StrEnum):
     DEPARTMENT = "department"  # 责任单位
     SUPERVISOR = "supervisor"  # 督查
     ADMIN = "admin"  # 管理员
+    DISPLAY = "display"  # 叫号屏: the hall's display board (a TV), sees masked data only
 
 
 class CaseState(StrEnum):
@@ -70,10 +72,41 @@ class TicketState(StrEnum):
     """State of one place in a line's queue (排队号)."""
 
     WAITING = "waiting"
+    OFFERED = "offered"  # offered to one officer, who must accept within the offer timeout
     SERVING = "serving"
     DONE = "done"
-    ABANDONED = "abandoned"
-    INTERRUPTED = "interrupted"
+    ABANDONED = "abandoned"  # left (or lost its connection beyond the grace window)
+    EXPIRED = "expired"  # still waiting when the hall closed the day
+    TRANSFERRED = "transferred"  # moved to another line: a new ticket carries on
+    NO_SHOW = "no_show"  # missed its call too many times (过号)
+    INTERRUPTED = "interrupted"  # its visit was cut by a server restart
+
+
+class PriorityClass(StrEnum):
+    """Priority class of a ticket: a head start in the queue's ordering, never a bypass."""
+
+    NORMAL = "normal"
+    PRIORITY = "priority"  # elderly, disabled, pregnant, veteran (老弱病残孕、军人)
+    URGENT = "urgent"  # with a recorded reason and approver
+
+
+class PriorityReason(StrEnum):
+    """Why a ticket is in the priority class."""
+
+    ELDERLY = "elderly"
+    DISABLED = "disabled"
+    PREGNANT = "pregnant"
+    VETERAN = "veteran"
+
+
+class OfficerState(StrEnum):
+    """Availability of an officer (接访人员状态)."""
+
+    OFFLINE = "offline"
+    AVAILABLE = "available"
+    BUSY = "busy"
+    WRAP_UP = "wrap_up"  # after a visit; ends by itself after the wrap-up time
+    AWAY = "away"  # with a reason
 
 
 class Channel(StrEnum):
@@ -90,6 +123,7 @@ class VisitState(StrEnum):
 
     LIVE = "live"
     ENDED = "ended"
+    MISSED = "missed"  # the visitor did not come to the call (过号)
     INTERRUPTED = "interrupted"
 
 
@@ -130,6 +164,7 @@ class Line(Base):
     name: Mapped[str] = mapped_column(String(64))
     letter: Mapped[str] = mapped_column(String(1), unique=True)
     sort: Mapped[int] = mapped_column(Integer, default=0)
+    auto_offer: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Room(Base):
@@ -246,10 +281,17 @@ class CaseEvent(Base):
 
 
 class Ticket(Base):
-    """One place in a line's queue (排队号)."""
+    """One place in a line's queue (排队号).
+
+    Ordering: a waiting ticket's `rank_at` is `effective_start` minus its class's head start, so
+    the best ticket has the smallest `rank_at` (score = waited seconds + head start).
+    """
 
     __tablename__ = "tickets"
-    __table_args__ = (UniqueConstraint("line_id", "day", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("line_id", "day", "seq"),
+        Index("ix_tickets_line_state_rank", "line_id", "state", "rank_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"), index=True)
     day: Mapped[date] = mapped_column(Date)
@@ -262,19 +304,56 @@ class Ticket(Base):
     terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     head_count: Mapped[int] = mapped_column(Integer, default=1)
+    priority_class: Mapped[str] = mapped_column(String(16), default=PriorityClass.NORMAL)
+    priority_reason: Mapped[str] = mapped_column(String(200), default="")
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     effective_start: Mapped[datetime]
+    rank_at: Mapped[datetime]
     created_at: Mapped[datetime]
     called_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    missed_count: Mapped[int] = mapped_column(Integer, default=0)
+    preferred_officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    preferred_until: Mapped[datetime | None]
+    offered_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    offer_expires_at: Mapped[datetime | None]
+    disconnected_at: Mapped[datetime | None]
+    transferred_from_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+
+
+class TicketExclusion(Base):
+    """Recusal (回避): an officer who must not serve this ticket."""
+
+    __tablename__ = "ticket_exclusions"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class OfficerStatus(Base):
+    """An officer's current availability; `idle_since` orders auto-offers (longest idle first)."""
+
+    __tablename__ = "officer_status"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default=OfficerState.OFFLINE)
+    reason: Mapped[str] = mapped_column(String(100), default="")
+    since: Mapped[datetime]
+    idle_since: Mapped[datetime | None]
+    wrap_up_until: Mapped[datetime | None]
 
 
 class TicketEvent(Base):
-    """Append-only queue log (queue_log style): one row per ticket transition."""
+    """Append-only queue log (queue_log style): one row per ticket transition.
+
+    `line_id` is the ticket's line at the time of the event, so per-line figures need no join.
+    """
 
     __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_line_at", "line_id", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"))
     kind: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime]
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

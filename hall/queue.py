@@ -1,21 +1,50 @@
-"""A line's queue (排队): numbering, ordering, live position, estimated wait, call next.
+"""A line's queue (排队): ranking, the choice of the next ticket, claiming, positions.
 
-This is the first-in-first-out queue of the first video visit; DESIGN §5 (classes, aging, quota,
-officer states) extends it.
+Ordering (DESIGN §5): score = waited seconds + the class's head start, kept as `rank_at` =
+`effective_start` - head start (smallest first), so priority ages and never starves anyone;
+after `priority_quota` priority/urgent calls in a row on a line the longest-waiting normal ticket
+goes next. Recusal (回避) and the first handler's wait (首办负责) make a ticket ineligible for some
+officers. Every choice that passes over an earlier arrival is logged with its reason.
+
+Queue log (`ticket_events`), one row per transition, `data` by kind:
+  joined {channel, class, head_count} · answered {officer_id, wait_s, class, reason, jumped} ·
+  offered {officer_id} · offer_expired / offer_declined {officer_id} ·
+  missed {officer_id, missed_count, moved_back} · no_show {missed_count} · reactivated {} ·
+  disconnected {} · reconnected {} · abandoned {wait_s, reason} ·
+  transferred / redirected {to_line, to_ticket_id, keep_wait, reason} · transfer_undone {} ·
+  excluded {officer_id, reason} · finished {officer_id, handle_s} · interrupted {}
+`wait_s` is measured from `effective_start` (transfers keep the waited time). An answered
+event's `reason` is fifo, head_start, quota, recusal, first_handler or moved_back; `jumped` counts
+the earlier arrivals it passed over.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall.errors import QueueEmpty
-from hall.model import Line, OfficerLine, Ticket, TicketEvent, TicketState, Visit, VisitState
+from hall.model import (
+    Line,
+    OfficerLine,
+    OfficerState,
+    OfficerStatus,
+    PriorityClass,
+    Ticket,
+    TicketEvent,
+    TicketExclusion,
+    TicketState,
+    Visit,
+    VisitState,
+)
+from hall.settings import QueueSettings
+
+PAGE = 64  # candidates read per query when choosing; more pages only if all are ineligible
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +54,20 @@ class QueuePosition:
     position: int
     ahead: int
     estimate_s: int
+
+
+def head_start_s(klass: str, settings: QueueSettings) -> int:
+    """The head start of a priority class, in seconds."""
+    if klass == PriorityClass.URGENT:
+        return settings.urgent_head_start_s
+    if klass == PriorityClass.PRIORITY:
+        return settings.priority_head_start_s
+    return 0
+
+
+def rank_for(klass: str, effective_start: datetime, settings: QueueSettings) -> datetime:
+    """The ranking key of a waiting ticket: the earlier, the sooner it is called."""
+    return effective_start - timedelta(seconds=head_start_s(klass, settings))
 
 
 async def log(
@@ -38,7 +81,14 @@ async def log(
 ) -> None:
     """Append one row to the queue log."""
     session.add(
-        TicketEvent(ticket_id=ticket.id, kind=kind, at=at, actor_id=actor_id, data=dict(data or {}))
+        TicketEvent(
+            ticket_id=ticket.id,
+            line_id=ticket.line_id,
+            kind=kind,
+            at=at,
+            actor_id=actor_id,
+            data=dict(data or {}),
+        )
     )
 
 
@@ -54,6 +104,13 @@ async def enqueue(
     created_by: int | None,
     now: datetime,
     day: date,
+    settings: QueueSettings,
+    priority_class: str = PriorityClass.NORMAL,
+    priority_reason: str = "",
+    approver_id: int | None = None,
+    effective_start: datetime | None = None,
+    preferred_officer_id: int | None = None,
+    transferred_from_id: int | None = None,
 ) -> Ticket:
     """A new waiting ticket numbered with the line's letter and the day's sequence (C017)."""
     seq = (
@@ -64,6 +121,7 @@ async def enqueue(
         )
         or 0
     ) + 1
+    start = effective_start or now
     ticket = Ticket(
         line_id=line.id,
         day=day,
@@ -76,30 +134,147 @@ async def enqueue(
         terminal_id=terminal_id,
         created_by=created_by,
         head_count=head_count,
-        effective_start=now,
+        priority_class=priority_class,
+        priority_reason=priority_reason,
+        approver_id=approver_id,
+        effective_start=start,
+        rank_at=rank_for(priority_class, start, settings),
         created_at=now,
+        missed_count=0,
+        preferred_officer_id=preferred_officer_id,
+        preferred_until=(
+            now + timedelta(seconds=settings.first_handler_wait_s)
+            if preferred_officer_id is not None
+            else None
+        ),
+        transferred_from_id=transferred_from_id,
     )
     session.add(ticket)
     await session.flush()
-    await log(session, ticket, "joined", at=now, actor_id=created_by, data={"channel": channel})
+    await log(
+        session,
+        ticket,
+        "joined",
+        at=now,
+        actor_id=created_by,
+        data={"channel": channel, "class": priority_class, "head_count": head_count},
+    )
     return ticket
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What the choice of the next ticket needs to know about one waiting ticket."""
+
+    id: int
+    line_id: int
+    klass: str
+    rank_at: datetime
+    effective_start: datetime
+    excluded: frozenset[int] = frozenset()
+    preferred_officer_id: int | None = None
+    preferred_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The chosen ticket, why it was chosen, and how many earlier arrivals it passed."""
+
+    ticket_id: int
+    reason: str  # fifo | head_start | quota | recusal | first_handler | moved_back
+    jumped: int
+
+
+def eligible(candidate: Candidate, officer_id: int, now: datetime) -> bool:
+    """May this officer serve the ticket now (recusal, the first handler's wait)?"""
+    if officer_id in candidate.excluded:
+        return False
+    return not (
+        candidate.preferred_officer_id is not None
+        and candidate.preferred_officer_id != officer_id
+        and candidate.preferred_until is not None
+        and now < candidate.preferred_until
+    )
+
+
+def choose(
+    candidates: Sequence[Candidate],
+    *,
+    officer_id: int,
+    now: datetime,
+    streaks: Mapping[int, int],
+    quota: int,
+) -> Choice | None:
+    """The next ticket for an officer among waiting `candidates` (any order), or None.
+
+    Pure: the database layer feeds it the best-ranked candidates; property tests drive it.
+    `streaks` maps a line to its current run of priority/urgent calls.
+    """
+    if not candidates:
+        return None
+    ranked = sorted(candidates, key=lambda c: (c.rank_at, c.id))
+    allowed = [c for c in ranked if eligible(c, officer_id, now)]
+    if not allowed:
+        return None
+    best = allowed[0]
+    reason = "fifo"
+    if best.klass != PriorityClass.NORMAL and streaks.get(best.line_id, 0) >= quota:
+        normals = [
+            c for c in allowed if c.klass == PriorityClass.NORMAL and c.line_id == best.line_id
+        ]
+        if normals:
+            best = min(normals, key=lambda c: (c.effective_start, c.id))
+            reason = "quota"
+    earlier = [c for c in ranked if (c.effective_start, c.id) < (best.effective_start, best.id)]
+    if earlier and reason == "fifo":
+        reason = _jump_reason(best, earlier, officer_id, now)
+    return Choice(ticket_id=best.id, reason=reason, jumped=len(earlier))
+
+
+def _jump_reason(
+    best: Candidate, earlier: Sequence[Candidate], officer_id: int, now: datetime
+) -> str:
+    """Why `best` goes before the `earlier` arrivals."""
+    if best.klass != PriorityClass.NORMAL:
+        return "head_start"
+    if any(officer_id in c.excluded for c in earlier):
+        return "recusal"
+    if any(not eligible(c, officer_id, now) for c in earlier):
+        return "first_handler"
+    return "moved_back"  # the earlier arrivals missed their call (过号) and were moved back
 
 
 def _ahead_of(ticket: Ticket) -> Any:
     return or_(
-        Ticket.effective_start < ticket.effective_start,
-        and_(Ticket.effective_start == ticket.effective_start, Ticket.id < ticket.id),
+        Ticket.rank_at < ticket.rank_at,
+        and_(Ticket.rank_at == ticket.rank_at, Ticket.id < ticket.id),
     )
 
 
 async def waiting(session: AsyncSession, line_ids: Collection[int]) -> list[Ticket]:
-    """The waiting tickets of these lines in serving order."""
+    """The waiting tickets of these lines in serving order (by rank)."""
     rows = await session.scalars(
         select(Ticket)
         .where(Ticket.line_id.in_(line_ids), Ticket.state == TicketState.WAITING)
-        .order_by(Ticket.effective_start, Ticket.id)
+        .order_by(Ticket.rank_at, Ticket.id)
     )
     return list(rows)
+
+
+async def serving_officers(session: AsyncSession, line_id: int) -> int:
+    """Officers of the line who are working (available, busy or in wrap-up), at least 1."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(OfficerLine)
+        .join(OfficerStatus, OfficerStatus.user_id == OfficerLine.user_id)
+        .where(
+            OfficerLine.line_id == line_id,
+            OfficerStatus.state.in_(
+                [OfficerState.AVAILABLE, OfficerState.BUSY, OfficerState.WRAP_UP]
+            ),
+        )
+    )
+    return max(1, count or 0)
 
 
 async def position(session: AsyncSession, ticket: Ticket, *, handle_s: int) -> QueuePosition:
@@ -116,16 +291,8 @@ async def position(session: AsyncSession, ticket: Ticket, *, handle_s: int) -> Q
         )
         or 0
     )
-    officers = (
-        await session.scalar(
-            select(func.count())
-            .select_from(OfficerLine)
-            .where(OfficerLine.line_id == ticket.line_id)
-        )
-        or 0
-    )
-    estimate = (handle_s * ahead) // max(1, officers)
-    return QueuePosition(position=ahead + 1, ahead=ahead, estimate_s=max(0, estimate))
+    officers = await serving_officers(session, ticket.line_id)
+    return QueuePosition(position=ahead + 1, ahead=ahead, estimate_s=(handle_s * ahead) // officers)
 
 
 async def average_handle_s(session: AsyncSession, line_id: int, *, default_s: int) -> int:
@@ -142,23 +309,179 @@ async def average_handle_s(session: AsyncSession, line_id: int, *, default_s: in
     return int(sum(spans) / len(spans)) if spans else default_s
 
 
+async def priority_streak(session: AsyncSession, line_id: int, *, quota: int) -> int:
+    """How many of the line's latest calls in a row were priority or urgent (capped at quota)."""
+    rows = await session.scalars(
+        select(TicketEvent.data)
+        .where(TicketEvent.line_id == line_id, TicketEvent.kind == "answered")
+        .order_by(TicketEvent.id.desc())
+        .limit(quota)
+    )
+    streak = 0
+    for data in rows:
+        if data.get("class", PriorityClass.NORMAL) == PriorityClass.NORMAL:
+            break
+        streak += 1
+    return streak
+
+
+def _candidate_query(line_ids: Collection[int]) -> Any:
+    return select(Ticket).where(
+        Ticket.line_id.in_(line_ids),
+        Ticket.state == TicketState.WAITING,
+        Ticket.disconnected_at.is_(None),  # keeps its place, but cannot be called while away
+    )
+
+
+async def _candidates(
+    session: AsyncSession, line_ids: Collection[int], *, offset: int, quota_lines: set[int]
+) -> list[Candidate]:
+    tickets = list(
+        await session.scalars(
+            _candidate_query(line_ids)
+            .order_by(Ticket.rank_at, Ticket.id)
+            .offset(offset)
+            .limit(PAGE)
+        )
+    )
+    if quota_lines:
+        # The quota may pick the longest-waiting normal ticket, which can rank far down.
+        tickets += list(
+            await session.scalars(
+                _candidate_query(quota_lines)
+                .where(Ticket.priority_class == PriorityClass.NORMAL)
+                .order_by(Ticket.effective_start, Ticket.id)
+                .offset(offset)
+                .limit(PAGE)
+            )
+        )
+    unique = {t.id: t for t in tickets}
+    excluded: dict[int, set[int]] = {}
+    if unique:
+        rows = await session.execute(
+            select(TicketExclusion.ticket_id, TicketExclusion.user_id).where(
+                TicketExclusion.ticket_id.in_(unique)
+            )
+        )
+        for ticket_id, user_id in rows:
+            excluded.setdefault(ticket_id, set()).add(user_id)
+    return [
+        Candidate(
+            id=t.id,
+            line_id=t.line_id,
+            klass=t.priority_class,
+            rank_at=t.rank_at,
+            effective_start=t.effective_start,
+            excluded=frozenset(excluded.get(t.id, ())),
+            preferred_officer_id=t.preferred_officer_id,
+            preferred_until=t.preferred_until,
+        )
+        for t in unique.values()
+    ]
+
+
+async def claim(
+    session: AsyncSession,
+    ticket_id: int,
+    *,
+    officer_id: int,
+    now: datetime,
+    reason: str,
+    jumped: int,
+    from_states: Collection[str] = (TicketState.WAITING,),
+) -> Ticket | None:
+    """Make the ticket `serving` for the officer if it is still in `from_states`; None if another
+    officer was faster. A conditional UPDATE, so two claims never both win."""
+    claimed = await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.state.in_(list(from_states)))
+        .values(
+            state=TicketState.SERVING,
+            called_at=now,
+            officer_id=officer_id,
+            offered_to=None,
+            offer_expires_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        return None
+    ticket = await session.get_one(Ticket, ticket_id)
+    await session.refresh(ticket)
+    await log(
+        session,
+        ticket,
+        "answered",
+        at=now,
+        actor_id=officer_id,
+        data={
+            "officer_id": officer_id,
+            "wait_s": round((now - ticket.effective_start).total_seconds(), 3),
+            "class": ticket.priority_class,
+            "reason": reason,
+            "jumped": jumped,
+        },
+    )
+    return ticket
+
+
+async def choose_next(
+    session: AsyncSession,
+    *,
+    line_ids: Collection[int],
+    officer_id: int,
+    now: datetime,
+    settings: QueueSettings,
+) -> Choice | None:
+    """The best ticket of `line_ids` for the officer under every rule, without claiming it."""
+    streaks = {
+        line_id: await priority_streak(session, line_id, quota=settings.priority_quota)
+        for line_id in line_ids
+    }
+    quota_lines = {line_id for line_id, n in streaks.items() if n >= settings.priority_quota}
+    offset = 0
+    while True:
+        candidates = await _candidates(session, line_ids, offset=offset, quota_lines=quota_lines)
+        if not candidates:
+            return None
+        choice = choose(
+            candidates,
+            officer_id=officer_id,
+            now=now,
+            streaks=streaks,
+            quota=settings.priority_quota,
+        )
+        if choice is not None:
+            return choice
+        offset += PAGE
+
+
 async def take_next(
-    session: AsyncSession, *, line_ids: Collection[int], officer_id: int, now: datetime
+    session: AsyncSession,
+    *,
+    line_ids: Collection[int],
+    officer_id: int,
+    now: datetime,
+    settings: QueueSettings,
 ) -> Ticket:
     """Claim the best waiting ticket of `line_ids` for the officer; `queue_empty` if none.
 
-    The claim is a conditional UPDATE, so two officers calling at once never get the same ticket:
-    the loser moves on to the next one.
+    Two officers calling at once never get the same ticket: the loser moves on to the next one.
     """
-    for ticket in await waiting(session, line_ids):
-        claimed = await session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket.id, Ticket.state == TicketState.WAITING)
-            .values(state=TicketState.SERVING, called_at=now, officer_id=officer_id)
-            .execution_options(synchronize_session=False)
+    for _ in range(8):
+        choice = await choose_next(
+            session, line_ids=line_ids, officer_id=officer_id, now=now, settings=settings
         )
-        if getattr(claimed, "rowcount", 0) == 1:
-            await session.refresh(ticket)
-            await log(session, ticket, "answered", at=now, actor_id=officer_id)
+        if choice is None:
+            break
+        ticket = await claim(
+            session,
+            choice.ticket_id,
+            officer_id=officer_id,
+            now=now,
+            reason=choice.reason,
+            jumped=choice.jumped,
+        )
+        if ticket is not None:
             return ticket
-    raise QueueEmpty("当前没有等候的排队号")
+    raise QueueEmpty("当前没有可叫的排队号")

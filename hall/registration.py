@@ -10,20 +10,24 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall import queue
-from hall.errors import Conflict, InvalidInput
+from hall.errors import Conflict, Forbidden, InvalidInput
 from hall.model import (
     Case,
     CaseState,
     Channel,
     Line,
     Petitioner,
+    PriorityClass,
+    PriorityReason,
     Role,
     Ticket,
     TicketState,
+    User,
     Village,
     Visibility,
 )
 from hall.privacy import id_number_problem, phone_problem
+from hall.settings import QueueSettings
 from hall.timeline import append_event
 from hall.users import Principal
 
@@ -31,11 +35,17 @@ from hall.users import Principal
 HALL_TZ = timezone(timedelta(hours=8))
 _QUERY_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 MAX_SUMMARY = 2000
+# A petitioner holds at most one ticket in these states at a time.
+ACTIVE_STATES = (TicketState.WAITING, TicketState.OFFERED, TicketState.SERVING)
 
 
 @dataclass(frozen=True, slots=True)
 class Registration:
-    """What a terminal or the desk submits: who (信访人) and what (事项)."""
+    """What a terminal or the desk submits: who (信访人) and what (事项), and the ticket's class.
+
+    `priority_class` normal / priority (with a `priority_reason` among PriorityReason) / urgent
+    (desk only, with a free-text reason and the username of the approving leader or supervisor).
+    """
 
     name: str
     id_number: str
@@ -44,6 +54,9 @@ class Registration:
     head_count: int
     summary: str
     line_code: str
+    priority_class: str = PriorityClass.NORMAL
+    priority_reason: str = ""
+    approver: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +87,16 @@ async def _validate(session: AsyncSession, reg: Registration) -> tuple[Line, Vil
     line = await session.scalar(select(Line).where(Line.code == reg.line_code))
     if line is None:
         problems["line"] = f"未知条线：{reg.line_code}"
+    if reg.priority_class not in tuple(PriorityClass):
+        problems["priority_class"] = "类别应为 normal、priority 或 urgent"
+    elif reg.priority_class == PriorityClass.PRIORITY:
+        if reg.priority_reason not in tuple(PriorityReason):
+            problems["priority_reason"] = "优先原因应为 elderly、disabled、pregnant 或 veteran"
+    elif reg.priority_class == PriorityClass.URGENT:
+        if not 2 <= len(reg.priority_reason.strip()) <= 200:
+            problems["priority_reason"] = "加急须写明原因（2至200字）"
+        if not reg.approver:
+            problems["approver"] = "加急须有批准人"
     village = None
     if reg.village_id is not None:
         village = await session.get(Village, reg.village_id)
@@ -83,6 +106,18 @@ async def _validate(session: AsyncSession, reg: Registration) -> tuple[Line, Vil
         raise InvalidInput("登记信息有误", fields=problems)
     assert line is not None  # noqa: S101 - narrowed by the check above
     return line, village
+
+
+async def _approver(session: AsyncSession, actor: Principal, reg: Registration) -> int | None:
+    """The approving leader or supervisor of an urgent ticket (only the desk may ask for one)."""
+    if reg.priority_class != PriorityClass.URGENT:
+        return None
+    if actor.role not in (Role.DESK, Role.LEADER, Role.SUPERVISOR, Role.ADMIN):
+        raise Forbidden("只有登记分流区可以登记加急")
+    approver = await session.scalar(select(User).where(User.username == reg.approver))
+    if approver is None or approver.role not in (Role.LEADER, Role.SUPERVISOR, Role.ADMIN):
+        raise InvalidInput("批准人无效", fields={"approver": "批准人须为领导或督查账号"})
+    return approver.id
 
 
 async def _petitioner(
@@ -115,6 +150,7 @@ async def register(
     *,
     channel: Channel,
     now: datetime,
+    settings: QueueSettings,
 ) -> Registered:
     """Validate, store the petitioner, open a case and put a ticket in the line's queue.
 
@@ -124,10 +160,11 @@ async def register(
     if actor.role == Role.TERMINAL and actor.terminal_id is None:
         raise Conflict("该终端账号未绑定村信息中心，请联系管理员")
     line, village = await _validate(session, reg)
+    approver_id = await _approver(session, actor, reg)
     person = await _petitioner(session, reg, village, now)
     already = await session.scalar(
         select(Ticket.number).where(
-            Ticket.petitioner_id == person.id, Ticket.state == TicketState.WAITING
+            Ticket.petitioner_id == person.id, Ticket.state.in_(ACTIVE_STATES)
         )
     )
     if already is not None:
@@ -169,5 +206,9 @@ async def register(
         created_by=actor.user_id,
         now=now,
         day=now.astimezone(HALL_TZ).date(),
+        settings=settings,
+        priority_class=reg.priority_class,
+        priority_reason=reg.priority_reason.strip(),
+        approver_id=approver_id,
     )
     return Registered(case=case, ticket=ticket, line=line)

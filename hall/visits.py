@@ -8,19 +8,21 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import queue
+from hall import officers, queue
 from hall.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hall.model import (
     Case,
     Line,
     Outcome,
     Role,
+    Room,
     Ticket,
     TicketState,
     Visibility,
     Visit,
     VisitState,
 )
+from hall.settings import QueueSettings
 from hall.timeline import append_event
 from hall.users import Principal
 
@@ -50,8 +52,7 @@ class Called:
     line: Line
 
 
-async def call_next(session: AsyncSession, officer: Principal, *, now: datetime) -> Called:
-    """Take the next ticket of the officer's lines and open a live visit for it."""
+async def _check_can_serve(session: AsyncSession, officer: Principal) -> None:
     if not officer.has_role(Role.OFFICER, Role.LEADER):
         raise Forbidden("只有接访人员可以叫号")
     if not officer.line_ids:
@@ -61,9 +62,48 @@ async def call_next(session: AsyncSession, officer: Principal, *, now: datetime)
     )
     if live is not None:
         raise Conflict(f"当前接访（{live}）尚未结束，不能再叫号")
+
+
+async def call_next(
+    session: AsyncSession, officer: Principal, *, now: datetime, settings: QueueSettings
+) -> Called:
+    """Take the next ticket of the officer's lines and open a live visit for it."""
+    await _check_can_serve(session, officer)
     ticket = await queue.take_next(
-        session, line_ids=officer.line_ids, officer_id=officer.user_id, now=now
+        session, line_ids=officer.line_ids, officer_id=officer.user_id, now=now, settings=settings
     )
+    return await open_visit(session, officer, ticket, now=now)
+
+
+async def accept_offer(
+    session: AsyncSession, officer: Principal, ticket_id: int, *, now: datetime
+) -> Called:
+    """The officer accepts the ticket the auto-offer gave them: the visit opens."""
+    await _check_can_serve(session, officer)
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"排队号 {ticket_id} 不存在")
+    if ticket.state != TicketState.OFFERED or ticket.offered_to != officer.user_id:
+        raise Conflict(f"排队号 {ticket.number} 的分配已失效（当前：{ticket.state}）")
+    claimed = await queue.claim(
+        session,
+        ticket.id,
+        officer_id=officer.user_id,
+        now=now,
+        reason="offer",
+        jumped=0,
+        from_states=(TicketState.OFFERED,),
+    )
+    if claimed is None:
+        raise Conflict(f"排队号 {ticket.number} 的分配已失效")
+    return await open_visit(session, officer, claimed, now=now)
+
+
+async def open_visit(
+    session: AsyncSession, officer: Principal, ticket: Ticket, *, now: datetime
+) -> Called:
+    """A live visit for a ticket the officer has just claimed."""
+    await officers.started_visit(session, officer.user_id, now=now)
     visit = Visit(
         ticket_id=ticket.id,
         case_id=ticket.case_id,
@@ -140,6 +180,7 @@ async def end_visit(
     outcome: str,
     notes: str | None,
     now: datetime,
+    settings: QueueSettings,
 ) -> tuple[Visit, Case]:
     """End a live visit with an outcome; the ticket is done and the case timeline records it."""
     try:
@@ -159,7 +200,18 @@ async def end_visit(
     ticket = await session.get_one(Ticket, visit.ticket_id)
     ticket.state = TicketState.DONE
     ticket.finished_at = now
-    await queue.log(session, ticket, "finished", at=now, actor_id=officer.user_id)
+    await queue.log(
+        session,
+        ticket,
+        "finished",
+        at=now,
+        actor_id=officer.user_id,
+        data={
+            "officer_id": officer.user_id,
+            "handle_s": round((now - visit.started_at).total_seconds(), 3),
+        },
+    )
+    await officers.ended_visit(session, officer.user_id, now=now, settings=settings)
     await append_event(
         session,
         case_id=visit.case_id,
@@ -202,6 +254,8 @@ async def interrupt_live(session: AsyncSession, *, now: datetime) -> list[int]:
     )
     for visit_id in ids:
         visit = await session.get_one(Visit, visit_id)
+        ticket = await session.get_one(Ticket, visit.ticket_id)
+        await queue.log(session, ticket, "interrupted", at=now, actor_id=None)
         await append_event(
             session,
             case_id=visit.case_id,
@@ -212,3 +266,14 @@ async def interrupt_live(session: AsyncSession, *, now: datetime) -> list[int]:
             data={"visit_id": visit_id, "reason": "server restart"},
         )
     return ids
+
+
+async def room_name_of(session: AsyncSession, visit: Visit) -> str:
+    """The reception room the visit is held in, as the board names it (城建接谈室)."""
+    if visit.room_id is not None:
+        room = await session.get(Room, visit.room_id)
+        if room is not None:
+            return room.name
+    ticket = await session.get_one(Ticket, visit.ticket_id)
+    line = await session.get_one(Line, ticket.line_id)
+    return f"{line.name}接谈室"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from hall import live, visits
-from hall.errors import Conflict, NotFound
+from hall import live, officers, visits
+from hall.errors import Conflict, Forbidden, NotFound
 from hall.model import Role
 from signaling.hub import MediaHubError, SessionDescription
 from signaling.messages import Join, Leave, Offer, Ping, Subscribe, Unsubscribe
@@ -50,6 +50,19 @@ async def on_subscribe(conn: Connection, frame: Subscribe) -> None:
         elif kind == "line":
             line = await live.may_watch_line(session, conn.principal, key)
             snapshot = ("queue", await live.line_snapshot(session, line))
+        elif kind == "officer":
+            if int(key) != conn.principal.user_id:
+                raise Forbidden("只能订阅自己的接访人员频道")
+            row = await officers.status_of(session, int(key), now=ctx.clock.now())
+            snapshot = ("officer_state", {"state": row.state, "reason": row.reason})
+        elif kind == "board":
+            snapshot = (
+                "board",
+                {
+                    "calls": await live.recent_calls(session),
+                    "counts": await live.board_counts(session),
+                },
+            )
         elif kind == "visit":
             visit = await visits.get_visit(session, int(key))
             staff = conn.principal.role in (Role.SUPERVISOR, Role.ADMIN, Role.LEADER)

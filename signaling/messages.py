@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 Ref = StrictStr | StrictInt | None
-TOPIC_PATTERN = r"^(ticket|visit):[0-9]{1,12}$|^line:[a-z]{2,32}$|^board$"
+TOPIC_PATTERN = r"^(ticket|visit|officer):[0-9]{1,12}$|^line:[a-z]{2,32}$|^board$"
 ROOM_PATTERN = r"^visit-[0-9]{1,12}$"
 
 

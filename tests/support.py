@@ -15,9 +15,11 @@ from hall.db import Database
 from hall.demo import DEMO_PASSWORD
 from hall.model import User
 from hall.privacy import check_digit
+from hall.settings import QueueSettings
 from hall.users import Principal
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+QS = QueueSettings()  # the default queue rules
 HttpClient = TestClient[web.Request, web.Application]
 
 

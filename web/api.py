@@ -34,6 +34,9 @@ class RegistrationBody(BaseModel):
     head_count: int = 1
     summary: str = Field(max_length=4000)
     line: str = Field(max_length=32)
+    priority_class: str = Field(default="normal", max_length=16)
+    priority_reason: str = Field(default="", max_length=400)
+    approver: str = Field(default="", max_length=64)
 
 
 class NotesBody(BaseModel):
@@ -114,13 +117,21 @@ async def create_visit_request(request: web.Request) -> web.StreamResponse:
         head_count=body.head_count,
         summary=body.summary,
         line_code=body.line,
+        priority_class=body.priority_class,
+        priority_reason=body.priority_reason,
+        approver=body.approver,
     )
     channel = Channel.REMOTE if who.role == Role.TERMINAL else Channel.WALK_IN
     async with app[keys.DB].transaction() as session:
         done = await registration.register(
-            session, who, reg, channel=channel, now=app[keys.CLOCK].now()
+            session,
+            who,
+            reg,
+            channel=channel,
+            now=app[keys.CLOCK].now(),
+            settings=app[keys.CONFIG].queue,
         )
-    await app[keys.CALLS].queue_changed(done.line.id)
+    await app[keys.QUEUE].changed([done.line.id])
     async with app[keys.DB].reader() as session:
         status = await live.ticket_status(
             session, who, done.ticket.id, handle_default_s=app[keys.CONFIG].hall.average_handle_s

@@ -19,11 +19,12 @@ from signaling.bus import LocalBus
 from signaling.hub import MediaHub
 from signaling.ice import hub_stun_urls
 from signaling.session import SignalingContext
-from web import api, keys, pages, ws
+from web import api, keys, pages, queue_api, supervision, ws
 from web.auth import PUBLIC, auth_middleware
 from web.calls import CallService
 from web.config import Config
 from web.errors import error_middleware
+from web.queue_service import QueueService
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -62,6 +63,21 @@ async def _media(app: web.Application) -> AsyncIterator[None]:
     await hub.close()
 
 
+async def _queue(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    service = QueueService(
+        db=app[keys.DB],
+        bus=app[keys.BUS],
+        clock=app[keys.CLOCK],
+        settings=config.queue,
+        handle_default_s=config.hall.average_handle_s,
+    )
+    app[keys.QUEUE] = service
+    await service.start()
+    yield
+    await service.close()
+
+
 async def _calls(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
     config.recording.directory.mkdir(parents=True, exist_ok=True)
@@ -71,7 +87,7 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
         bus=app[keys.BUS],
         clock=app[keys.CLOCK],
         settings=config.recording,
-        handle_default_s=config.hall.average_handle_s,
+        queue=app[keys.QUEUE],
     )
     app[keys.CALLS] = calls
     await calls.recover()
@@ -105,8 +121,10 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     pages.setup(app)
     api.setup(app)
     api.setup_live(app)
+    queue_api.setup(app)
     ws.setup(app)
+    supervision.setup(app)
     app.router.add_static("/static", HERE / "static", name="static")
     app[keys.POLICIES]["GET /static"] = PUBLIC
-    app.cleanup_ctx.extend([_database, _media, _calls])
+    app.cleanup_ctx.extend([_database, _media, _queue, _calls])
     return app

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hall import live, recordings, visits
+from hall import recordings, tickets, visits
 from hall.db import Database
 from hall.model import Case, Recording, RecordingState, Ticket, Visit, VisitState
 from hall.ports import Clock
@@ -22,6 +22,7 @@ from recording.recorder import ParticipantRecording, RoomRecorder
 from recording.settings import RecordingSettings
 from signaling.bus import LocalBus
 from signaling.hub import MediaHub
+from web.queue_service import QueueService
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +56,14 @@ class CallService:
         bus: LocalBus,
         clock: Clock,
         settings: RecordingSettings,
-        handle_default_s: int,
+        queue: QueueService,
     ) -> None:
         self.db = db
         self.hub = hub
         self.bus = bus
         self.clock = clock
         self.settings = settings
-        self.handle_default_s = handle_default_s
+        self.queue = queue
         self._calls: dict[int, _LiveCall] = {}
         self._jobs: set[asyncio.Task[None]] = set()
         hub.set_state_callback(self._peer_state)
@@ -72,13 +73,6 @@ class CallService:
         if visit_id is not None:
             self.bus.publish(
                 f"visit:{visit_id}", "peer_state", {"participant": participant, "state": state}
-            )
-
-    async def queue_changed(self, line_id: int) -> None:
-        """Push the line's queue and every waiting ticket's position (after a commit)."""
-        async with self.db.reader() as session:
-            await live.publish_line(
-                session, self.bus, line_id, handle_default_s=self.handle_default_s
             )
 
     async def _open_room(self, visit_id: int) -> _LiveCall:
@@ -96,15 +90,90 @@ class CallService:
     async def call_next(self, officer: Principal) -> dict[str, Any]:
         """Call the officer's next ticket, open its recorded room and tell the terminal."""
         async with self.db.transaction() as session:
-            called = await visits.call_next(session, officer, now=self.clock.now())
+            called = await visits.call_next(
+                session, officer, now=self.clock.now(), settings=self.queue.settings
+            )
+        return await self._started(officer, called)
+
+    async def accept_offer(self, officer: Principal, ticket_id: int) -> dict[str, Any]:
+        """The officer accepts an auto-offer: the visit starts as with "call next"."""
+        async with self.db.transaction() as session:
+            called = await visits.accept_offer(session, officer, ticket_id, now=self.clock.now())
+        return await self._started(officer, called)
+
+    async def _started(self, officer: Principal, called: visits.Called) -> dict[str, Any]:
         call = await self._open_room(called.visit.id)
         self.bus.publish(
             f"ticket:{called.ticket.id}",
             "visit_started",
             {"visit_id": called.visit.id, "room": call.room, "officer": officer.display_name},
         )
-        await self.queue_changed(called.line.id)
+        async with self.db.reader() as session:
+            room_name = await visits.room_name_of(session, called.visit)
+        await self.queue.announce_call(called.ticket, room_name)
+        await self.queue.officer_state_changed(officer.user_id)
+        await self.queue.changed([called.line.id])
         return self._visit_json(called.visit, called.ticket, called.case)
+
+    async def miss(self, officer: Principal, visit_id: int) -> dict[str, Any]:
+        """过号: the visitor did not come; the ticket goes back (or becomes a no-show)."""
+        async with self.db.transaction() as session:
+            missed = await tickets.miss(
+                session, officer, visit_id, now=self.clock.now(), settings=self.queue.settings
+            )
+        self.bus.publish(
+            f"ticket:{missed.ticket.id}",
+            "visit_missed",
+            {"no_show": missed.no_show, "missed_count": missed.ticket.missed_count},
+        )
+        await self._close_room(visit_id, missed.visit.case_id)
+        await self.queue.officer_state_changed(officer.user_id)
+        await self.queue.changed([missed.ticket.line_id])
+        return {
+            "ticket_id": missed.ticket.id,
+            "number": missed.ticket.number,
+            "state": missed.ticket.state,
+            "missed_count": missed.ticket.missed_count,
+        }
+
+    async def transfer(
+        self, who: Principal, ticket_id: int, *, line: str, reason: str, keep_wait: bool
+    ) -> dict[str, Any]:
+        """Transfer or redirect a ticket; a visit in progress ends and its room closes."""
+        async with self.db.transaction() as session:
+            moved = await tickets.transfer(
+                session,
+                who,
+                ticket_id,
+                line_code=line,
+                reason=reason,
+                keep_wait=keep_wait,
+                now=self.clock.now(),
+                settings=self.queue.settings,
+            )
+        await self._moved(moved)
+        if moved.ended_visit is not None:
+            await self._close_room(moved.ended_visit.id, moved.ended_visit.case_id)
+            await self.queue.officer_state_changed(who.user_id)
+        await self.queue.changed([moved.old.line_id, moved.new.line_id])
+        return moved_json(moved)
+
+    async def undo_transfer(self, who: Principal, ticket_id: int) -> dict[str, Any]:
+        async with self.db.transaction() as session:
+            moved = await tickets.undo_transfer(
+                session, who, ticket_id, now=self.clock.now(), settings=self.queue.settings
+            )
+        await self._moved(moved)
+        await self.queue.changed([moved.old.line_id, moved.new.line_id])
+        return moved_json(moved)
+
+    async def _moved(self, moved: tickets.Transferred) -> None:
+        # The terminal following the old ticket follows the new one from now on.
+        self.bus.publish(
+            f"ticket:{moved.old.id}",
+            "ticket_moved",
+            {"ticket_id": moved.new.id, "number": moved.new.number},
+        )
 
     def _visit_json(self, visit: Visit, ticket: Ticket, case: Case) -> dict[str, Any]:
         return {
@@ -138,7 +207,13 @@ class CallService:
         now = self.clock.now()
         async with self.db.transaction() as session:
             visit, case = await visits.end_visit(
-                session, officer, visit_id, outcome=outcome, notes=notes, now=now
+                session,
+                officer,
+                visit_id,
+                outcome=outcome,
+                notes=notes,
+                now=now,
+                settings=self.queue.settings,
             )
             ticket = await session.get_one(Ticket, visit.ticket_id)
         self.bus.publish(
@@ -147,8 +222,9 @@ class CallService:
             {"case_number": case.number, "query_code": case.query_code, "outcome": outcome},
         )
         self.bus.publish(f"visit:{visit_id}", "visit_ended", {"case_number": case.number})
-        await self.queue_changed(ticket.line_id)
         await self._close_room(visit_id, case.id)
+        await self.queue.officer_state_changed(officer.user_id)
+        await self.queue.changed([ticket.line_id])
         return {"visit_id": visit_id, "case_id": case.id, "case_number": case.number}
 
     async def _close_room(self, visit_id: int, case_id: int) -> None:
@@ -249,3 +325,11 @@ class CallService:
             self.hub.detach_sink(call.room, call.recorder)
             await call.recorder.stop()
         await self.wait_idle()
+
+
+def moved_json(moved: tickets.Transferred) -> dict[str, Any]:
+    """A transfer's result: the ended and the new ticket."""
+    return {
+        "from": {"id": moved.old.id, "number": moved.old.number, "state": moved.old.state},
+        "to": {"id": moved.new.id, "number": moved.new.number, "state": moved.new.state},
+    }

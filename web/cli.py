@@ -37,7 +37,7 @@ def _config(args: argparse.Namespace) -> Config:
         web_settings = dataclasses.replace(web_settings, host=args.host)
     if getattr(args, "port", None):
         web_settings = dataclasses.replace(web_settings, port=args.port)
-    return dataclasses.replace(config, web=web_settings, signaling=base.signaling)
+    return dataclasses.replace(config, web=web_settings, signaling=base.signaling, queue=base.queue)
 
 
 async def _serve(config: Config) -> None:

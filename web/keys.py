@@ -16,6 +16,7 @@ from signaling.session import SignalingContext
 if TYPE_CHECKING:
     from web.calls import CallService
     from web.config import Config
+    from web.queue_service import QueueService
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
 DB: web.AppKey[Database] = web.AppKey("db", Database)
@@ -23,6 +24,7 @@ CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 BUS: web.AppKey[LocalBus] = web.AppKey("bus", LocalBus)
 HUB: web.AppKey[MediaHub] = web.AppKey("hub", MediaHub)
 CALLS: web.AppKey[CallService] = web.AppKey("calls")
+QUEUE: web.AppKey[QueueService] = web.AppKey("queue")
 THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("throttle", LoginThrottle)
 SIGNALING: web.AppKey[SignalingContext] = web.AppKey("signaling", SignalingContext)
 POLICIES: web.AppKey[dict[str, frozenset[str]]] = web.AppKey("policies")

@@ -32,6 +32,8 @@ HOME = {
     Role.TERMINAL: "/terminal",
     Role.OFFICER: "/console",
     Role.LEADER: "/console",
+    Role.DESK: "/desk",
+    Role.DISPLAY: "/board",
 }
 
 

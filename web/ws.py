@@ -28,10 +28,13 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     sockets = request.app[SOCKETS]
     sockets.add(ws)
+    presence = request.app[keys.QUEUE]
+    await presence.connected(who)
     try:
         await Connection(ws=ws, principal=who, ctx=request.app[keys.SIGNALING]).run(HANDLERS)
     finally:
         sockets.discard(ws)
+        await presence.disconnected(who)
     return ws
 
 

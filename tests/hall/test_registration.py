@@ -13,7 +13,7 @@ from hall.errors import Conflict, InvalidInput
 from hall.model import Case, Channel, Petitioner, Ticket
 from hall.registration import Registration, register
 from hall.timeline import verify_chain
-from tests.support import T0, principal, valid_id_number
+from tests.support import QS, T0, principal, valid_id_number
 
 GOOD = Registration(
     name="李四",
@@ -34,7 +34,7 @@ async def count(db: Database, model: type[object]) -> int:
 async def test_registration_opens_case_and_numbered_ticket(db: Database) -> None:
     who = await principal(db, "village-zhangzhuang")
     async with db.transaction() as session:
-        done = await register(session, who, GOOD, channel=Channel.REMOTE, now=T0)
+        done = await register(session, who, GOOD, channel=Channel.REMOTE, now=T0, settings=QS)
     assert done.ticket.number == "C001"
     assert done.ticket.state == "waiting"
     assert done.case.number.startswith("JF20261102")
@@ -51,7 +51,7 @@ async def test_invalid_fields_are_all_reported_and_nothing_stored(db: Database) 
     )
     with pytest.raises(InvalidInput) as caught:
         async with db.transaction() as session:
-            await register(session, who, bad, channel=Channel.REMOTE, now=T0)
+            await register(session, who, bad, channel=Channel.REMOTE, now=T0, settings=QS)
     assert set(caught.value.fields) == {"id_number", "phone", "summary", "line"}
     assert await count(db, Case) == 0
     assert await count(db, Petitioner) == 0
@@ -61,11 +61,16 @@ async def test_invalid_fields_are_all_reported_and_nothing_stored(db: Database) 
 async def test_second_waiting_ticket_for_same_petitioner_is_a_conflict(db: Database) -> None:
     who = await principal(db, "village-zhangzhuang")
     async with db.transaction() as session:
-        await register(session, who, GOOD, channel=Channel.REMOTE, now=T0)
+        await register(session, who, GOOD, channel=Channel.REMOTE, now=T0, settings=QS)
     with pytest.raises(Conflict, match="C001"):
         async with db.transaction() as session:
             await register(
-                session, who, GOOD, channel=Channel.REMOTE, now=T0 + timedelta(minutes=1)
+                session,
+                who,
+                GOOD,
+                channel=Channel.REMOTE,
+                now=T0 + timedelta(minutes=1),
+                settings=QS,
             )
     assert await count(db, Ticket) == 1
 
@@ -76,18 +81,18 @@ async def test_ticket_numbers_count_per_line_and_day(db: Database) -> None:
     for i in range(3):
         reg = dataclasses.replace(GOOD, id_number=valid_id_number(f"4101021980010112{i}"))
         async with db.transaction() as session:
-            done = await register(session, who, reg, channel=Channel.WALK_IN, now=T0)
+            done = await register(session, who, reg, channel=Channel.WALK_IN, now=T0, settings=QS)
         numbers.append(done.ticket.number)
     other = dataclasses.replace(
         GOOD, id_number=valid_id_number("41010219800101129"), line_code="legal"
     )
     async with db.transaction() as session:
-        legal = await register(session, who, other, channel=Channel.WALK_IN, now=T0)
+        legal = await register(session, who, other, channel=Channel.WALK_IN, now=T0, settings=QS)
     assert numbers == ["C001", "C002", "C003"]
     assert legal.ticket.number == "D001"
     next_day = dataclasses.replace(GOOD, id_number=valid_id_number("41010219800101128"))
     async with db.transaction() as session:
         tomorrow = await register(
-            session, who, next_day, channel=Channel.WALK_IN, now=T0 + timedelta(days=1)
+            session, who, next_day, channel=Channel.WALK_IN, now=T0 + timedelta(days=1), settings=QS
         )
     assert tomorrow.ticket.number == "C001"

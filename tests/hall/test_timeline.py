@@ -11,13 +11,13 @@ from hall.model import CaseEvent, Channel, Visibility
 from hall.registration import register
 from hall.timeline import append_event, verify_chain
 from tests.hall.test_registration import GOOD
-from tests.support import T0, principal
+from tests.support import QS, T0, principal
 
 
 async def test_edited_event_breaks_the_chain(db: Database) -> None:
     who = await principal(db, "desk")
     async with db.transaction() as session:
-        done = await register(session, who, GOOD, channel=Channel.WALK_IN, now=T0)
+        done = await register(session, who, GOOD, channel=Channel.WALK_IN, now=T0, settings=QS)
         for i in range(3):
             await append_event(
                 session,

@@ -15,7 +15,7 @@ from hall.errors import Conflict, Forbidden, InvalidInput, QueueEmpty
 from hall.model import Channel, Ticket, TicketEvent, Visit
 from hall.registration import Registration, register
 from hall.timeline import verify_chain
-from tests.support import T0, principal, valid_id_number
+from tests.support import QS, T0, principal, valid_id_number
 
 
 def reg(i: int, line: str = "urban") -> Registration:
@@ -36,7 +36,12 @@ async def enqueue(db: Database, n: int, line: str = "urban") -> list[Ticket]:
     for i in range(n):
         async with db.transaction() as session:
             done = await register(
-                session, who, reg(i, line), channel=Channel.WALK_IN, now=T0 + timedelta(seconds=i)
+                session,
+                who,
+                reg(i, line),
+                channel=Channel.WALK_IN,
+                now=T0 + timedelta(seconds=i),
+                settings=QS,
             )
         tickets.append(done.ticket)
     return tickets
@@ -46,7 +51,9 @@ async def test_call_next_takes_the_longest_waiting_ticket(db: Database) -> None:
     tickets = await enqueue(db, 3)
     officer = await principal(db, "officer-urban")
     async with db.transaction() as session:
-        called = await visits.call_next(session, officer, now=T0 + timedelta(minutes=5))
+        called = await visits.call_next(
+            session, officer, now=T0 + timedelta(minutes=5), settings=QS
+        )
     assert called.ticket.id == tickets[0].id
     assert called.ticket.state == "serving"
     assert visits.media_room(called.visit.id) == f"visit-{called.visit.id}"
@@ -61,21 +68,21 @@ async def test_officer_only_calls_own_lines_and_empty_queue_is_clear(db: Databas
     legal = await principal(db, "officer-legal")
     with pytest.raises(QueueEmpty):
         async with db.transaction() as session:
-            await visits.call_next(session, legal, now=T0)
+            await visits.call_next(session, legal, now=T0, settings=QS)
     terminal = await principal(db, "village-zhangzhuang")
     with pytest.raises(Forbidden):
         async with db.transaction() as session:
-            await visits.call_next(session, terminal, now=T0)
+            await visits.call_next(session, terminal, now=T0, settings=QS)
 
 
 async def test_one_live_visit_per_officer(db: Database) -> None:
     await enqueue(db, 2)
     officer = await principal(db, "officer-urban")
     async with db.transaction() as session:
-        await visits.call_next(session, officer, now=T0)
+        await visits.call_next(session, officer, now=T0, settings=QS)
     with pytest.raises(Conflict):
         async with db.transaction() as session:
-            await visits.call_next(session, officer, now=T0)
+            await visits.call_next(session, officer, now=T0, settings=QS)
 
 
 async def test_two_officers_calling_at_once_get_different_tickets(db: Database) -> None:
@@ -90,7 +97,7 @@ async def test_two_officers_calling_at_once_get_different_tickets(db: Database) 
         assert isinstance(who, type(first))
         async with db.transaction() as session:
             ticket = await queue.take_next(
-                session, line_ids=who.line_ids, officer_id=who.user_id, now=T0
+                session, line_ids=who.line_ids, officer_id=who.user_id, now=T0, settings=QS
             )
             return ticket.id
 
@@ -108,11 +115,11 @@ async def test_end_visit_records_outcome_notes_and_timeline(db: Database) -> Non
     await enqueue(db, 1)
     officer = await principal(db, "officer-urban")
     async with db.transaction() as session:
-        called = await visits.call_next(session, officer, now=T0)
+        called = await visits.call_next(session, officer, now=T0, settings=QS)
     with pytest.raises(InvalidInput):
         async with db.transaction() as session:
             await visits.end_visit(
-                session, officer, called.visit.id, outcome="shrug", notes="", now=T0
+                session, officer, called.visit.id, outcome="shrug", notes="", now=T0, settings=QS
             )
     async with db.transaction() as session:
         visit, case = await visits.end_visit(
@@ -122,6 +129,7 @@ async def test_end_visit_records_outcome_notes_and_timeline(db: Database) -> Non
             outcome="accepted",
             notes="已登记，十个工作日内答复",
             now=T0 + timedelta(minutes=12),
+            settings=QS,
         )
     assert visit.state == "ended"
     async with db.reader() as session:
@@ -133,7 +141,7 @@ async def test_end_visit_records_outcome_notes_and_timeline(db: Database) -> Non
     with pytest.raises(Conflict):
         async with db.transaction() as session:
             await visits.end_visit(
-                session, officer, called.visit.id, outcome="accepted", notes="", now=T0
+                session, officer, called.visit.id, outcome="accepted", notes="", now=T0, settings=QS
             )
 
 
@@ -141,10 +149,12 @@ async def test_terminal_may_join_only_its_own_visit(db: Database) -> None:
     terminal = await principal(db, "village-zhangzhuang")
     other = await principal(db, "village-lijiawan")
     async with db.transaction() as session:
-        done = await register(session, terminal, reg(1), channel=Channel.REMOTE, now=T0)
+        done = await register(
+            session, terminal, reg(1), channel=Channel.REMOTE, now=T0, settings=QS
+        )
     officer = await principal(db, "officer-urban")
     async with db.transaction() as session:
-        called = await visits.call_next(session, officer, now=T0)
+        called = await visits.call_next(session, officer, now=T0, settings=QS)
     async with db.reader() as session:
         assert (await visits.may_join(session, terminal, called.visit.id)).id == called.visit.id
         assert (await visits.may_join(session, officer, called.visit.id)).id == called.visit.id
@@ -158,7 +168,7 @@ async def test_restart_interrupts_live_visits(db: Database) -> None:
     await enqueue(db, 1)
     officer = await principal(db, "officer-urban")
     async with db.transaction() as session:
-        called = await visits.call_next(session, officer, now=T0)
+        called = await visits.call_next(session, officer, now=T0, settings=QS)
     async with db.transaction() as session:
         assert await visits.interrupt_live(session, now=T0) == [called.visit.id]
     async with db.reader() as session:
@@ -177,11 +187,11 @@ async def test_ending_without_notes_keeps_the_saved_notes(db: Database) -> None:
     await enqueue(db, 1)
     officer = await principal(db, "officer-urban")
     async with db.transaction() as session:
-        called = await visits.call_next(session, officer, now=T0)
+        called = await visits.call_next(session, officer, now=T0, settings=QS)
         await visits.save_notes(session, officer, called.visit.id, "已记录的内容")
     async with db.transaction() as session:
         visit, _ = await visits.end_visit(
-            session, officer, called.visit.id, outcome="answered", notes=None, now=T0
+            session, officer, called.visit.id, outcome="answered", notes=None, now=T0, settings=QS
         )
     assert visit.notes == "已记录的内容"
 
@@ -189,25 +199,33 @@ async def test_ending_without_notes_keeps_the_saved_notes(db: Database) -> None:
 async def test_terminal_account_without_a_terminal_sees_no_ones_visits(db: Database) -> None:
     terminal = await principal(db, "village-zhangzhuang")
     async with db.transaction() as session:
-        await register(session, terminal, reg(1), channel=Channel.REMOTE, now=T0)
+        await register(session, terminal, reg(1), channel=Channel.REMOTE, now=T0, settings=QS)
     desk = await principal(db, "desk")
     async with db.transaction() as session:
-        walk_in = await register(session, desk, reg(2), channel=Channel.WALK_IN, now=T0)
+        walk_in = await register(
+            session, desk, reg(2), channel=Channel.WALK_IN, now=T0, settings=QS
+        )
     unbound = dataclasses.replace(terminal, terminal_id=None)
     async with db.reader() as session:
         with pytest.raises(Forbidden):
             await live.ticket_status(session, unbound, walk_in.ticket.id, handle_default_s=60)
     with pytest.raises(Conflict, match="未绑定"):
         async with db.transaction() as session:
-            await register(session, unbound, reg(3), channel=Channel.REMOTE, now=T0)
+            await register(session, unbound, reg(3), channel=Channel.REMOTE, now=T0, settings=QS)
     officer = await principal(db, "officer-urban")
     for _ in range(2):  # the terminal's own visit, then the desk's walk-in
         async with db.transaction() as session:
-            called = await visits.call_next(session, officer, now=T0)
+            called = await visits.call_next(session, officer, now=T0, settings=QS)
         async with db.reader() as session:
             with pytest.raises(Forbidden):
                 await visits.may_join(session, unbound, called.visit.id)
         async with db.transaction() as session:
             await visits.end_visit(
-                session, officer, called.visit.id, outcome="answered", notes=None, now=T0
+                session,
+                officer,
+                called.visit.id,
+                outcome="answered",
+                notes=None,
+                now=T0,
+                settings=QS,
             )

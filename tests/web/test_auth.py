@@ -126,6 +126,7 @@ async def test_role_matrix_on_every_route(server: TestServer, client_as: ClientF
         "{visit_id}": "1",
         "{petitioner_id}": "1",
         "{recording_id}": "1",
+        "{code}": "urban",
     }
     checked = 0
     async with TestClient(server) as anonymous:
