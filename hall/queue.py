@@ -223,7 +223,9 @@ def choose(
             c for c in allowed if c.klass == PriorityClass.NORMAL and c.line_id == best.line_id
         ]
         if normals:
-            best = min(normals, key=lambda c: (c.effective_start, c.id))
+            # For normal tickets rank = arrival, except those moved back by a missed call,
+            # which must not win their place back through the quota.
+            best = normals[0]
             reason = "quota"
     earlier = [c for c in ranked if (c.effective_start, c.id) < (best.effective_start, best.id)]
     if earlier and reason == "fifo":
@@ -350,7 +352,7 @@ async def _candidates(
             await session.scalars(
                 _candidate_query(quota_lines)
                 .where(Ticket.priority_class == PriorityClass.NORMAL)
-                .order_by(Ticket.effective_start, Ticket.id)
+                .order_by(Ticket.rank_at, Ticket.id)
                 .offset(offset)
                 .limit(PAGE)
             )
