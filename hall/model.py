@@ -350,7 +350,11 @@ class TicketEvent(Base):
     """
 
     __tablename__ = "ticket_events"
-    __table_args__ = (Index("ix_ticket_events_line_at", "line_id", "at"),)
+    __table_args__ = (
+        Index("ix_ticket_events_line_at", "line_id", "at"),
+        # "the line's latest answers" (the priority quota) is one short index range
+        Index("ix_ticket_events_line_kind_id", "line_id", "kind", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"))
@@ -406,3 +410,18 @@ class AuditEntry(Base):
     target_type: Mapped[str] = mapped_column(String(32))
     target_id: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CalendarOverride(Base):
+    """One day of the official calendar (法定节假日 / 调休上班日) entered by an administrator.
+
+    It wins over the `chinese_calendar` package, so a bureau can enter next year's State Council
+    notice (or a local statutory holiday) before the package knows it.
+    """
+
+    __tablename__ = "calendar_overrides"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime]

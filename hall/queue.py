@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall.errors import QueueEmpty
@@ -327,59 +327,77 @@ async def priority_streak(session: AsyncSession, line_id: int, *, quota: int) ->
     return streak
 
 
-def _candidate_query(line_ids: Collection[int]) -> Any:
-    return select(Ticket).where(
-        Ticket.line_id.in_(line_ids),
-        Ticket.state == TicketState.WAITING,
-        Ticket.disconnected_at.is_(None),  # keeps its place, but cannot be called while away
+def _page(line_id: int, officer_id: int, *, offset: int, normal_only: bool) -> Any:
+    # One line per subquery: the (line_id, state, rank_at) index yields its rows in order with no
+    # sort of the whole queue. `excluded_me` answers recusal for this officer in the same trip.
+    excluded_me = (
+        select(TicketExclusion.ticket_id)
+        .where(TicketExclusion.ticket_id == Ticket.id, TicketExclusion.user_id == officer_id)
+        .exists()
     )
+    query = (
+        select(
+            Ticket.id,
+            Ticket.line_id,
+            Ticket.priority_class,
+            Ticket.rank_at,
+            Ticket.effective_start,
+            Ticket.preferred_officer_id,
+            Ticket.preferred_until,
+            excluded_me.label("excluded_me"),
+        )
+        .where(
+            Ticket.line_id == line_id,
+            Ticket.state == TicketState.WAITING,
+            Ticket.disconnected_at.is_(None),  # keeps its place, but is not called while away
+        )
+        .order_by(Ticket.rank_at, Ticket.id)
+        .offset(offset)
+        .limit(PAGE)
+    )
+    if normal_only:
+        query = query.where(Ticket.priority_class == PriorityClass.NORMAL)
+    return query
 
 
 async def _candidates(
-    session: AsyncSession, line_ids: Collection[int], *, offset: int, quota_lines: set[int]
+    session: AsyncSession,
+    pages: Sequence[tuple[int, bool]],
+    *,
+    officer_id: int,
+    offset: int,
 ) -> list[Candidate]:
-    tickets = list(
-        await session.scalars(
-            _candidate_query(line_ids)
-            .order_by(Ticket.rank_at, Ticket.id)
-            .offset(offset)
-            .limit(PAGE)
-        )
-    )
-    if quota_lines:
-        # The quota may pick the longest-waiting normal ticket, which can rank far down.
-        tickets += list(
-            await session.scalars(
-                _candidate_query(quota_lines)
-                .where(Ticket.priority_class == PriorityClass.NORMAL)
-                .order_by(Ticket.rank_at, Ticket.id)
-                .offset(offset)
-                .limit(PAGE)
-            )
-        )
-    unique = {t.id: t for t in tickets}
-    excluded: dict[int, set[int]] = {}
-    if unique:
-        rows = await session.execute(
-            select(TicketExclusion.ticket_id, TicketExclusion.user_id).where(
-                TicketExclusion.ticket_id.in_(unique)
-            )
-        )
-        for ticket_id, user_id in rows:
-            excluded.setdefault(ticket_id, set()).add(user_id)
-    return [
-        Candidate(
-            id=t.id,
-            line_id=t.line_id,
-            klass=t.priority_class,
-            rank_at=t.rank_at,
-            effective_start=t.effective_start,
-            excluded=frozenset(excluded.get(t.id, ())),
-            preferred_officer_id=t.preferred_officer_id,
-            preferred_until=t.preferred_until,
-        )
-        for t in unique.values()
+    """Candidates from several (line, normal_only) pages, fetched in one round trip."""
+    subqueries = [
+        _page(line_id, officer_id, offset=offset, normal_only=normal_only).subquery()
+        for line_id, normal_only in pages
     ]
+    if not subqueries:
+        return []
+    query: Any = select(subqueries[0])
+    if len(subqueries) > 1:
+        query = union_all(*(select(sub) for sub in subqueries))
+    seen: dict[int, Candidate] = {}
+    for r in await session.execute(query):
+        seen[r.id] = Candidate(
+            id=r.id,
+            line_id=r.line_id,
+            klass=r.priority_class,
+            rank_at=_aware(r.rank_at),
+            effective_start=_aware(r.effective_start),
+            excluded=frozenset({officer_id}) if r.excluded_me else frozenset(),
+            preferred_officer_id=r.preferred_officer_id,
+            preferred_until=_aware(r.preferred_until) if r.preferred_until else None,
+        )
+    return list(seen.values())
+
+
+def _aware(value: Any) -> datetime:
+    # Columns read through a UNION lose their UTC type decorator on SQLite.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)  # noqa: S101 - the column holds timestamps
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 async def claim(
@@ -394,7 +412,7 @@ async def claim(
 ) -> Ticket | None:
     """Make the ticket `serving` for the officer if it is still in `from_states`; None if another
     officer was faster. A conditional UPDATE, so two claims never both win."""
-    claimed = await session.execute(
+    claimed = await session.scalars(
         update(Ticket)
         .where(Ticket.id == ticket_id, Ticket.state.in_(list(from_states)))
         .values(
@@ -404,12 +422,12 @@ async def claim(
             offered_to=None,
             offer_expires_at=None,
         )
-        .execution_options(synchronize_session=False)
+        .returning(Ticket)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    if getattr(claimed, "rowcount", 0) != 1:
+    ticket = claimed.one_or_none()
+    if ticket is None:
         return None
-    ticket = await session.get_one(Ticket, ticket_id)
-    await session.refresh(ticket)
     await log(
         session,
         ticket,
@@ -435,27 +453,31 @@ async def choose_next(
     now: datetime,
     settings: QueueSettings,
 ) -> Choice | None:
-    """The best ticket of `line_ids` for the officer under every rule, without claiming it."""
-    streaks = {
-        line_id: await priority_streak(session, line_id, quota=settings.priority_quota)
-        for line_id in line_ids
-    }
-    quota_lines = {line_id for line_id, n in streaks.items() if n >= settings.priority_quota}
+    """The best ticket of `line_ids` for the officer under every rule, without claiming it.
+
+    The quota needs a line's priority streak only when a priority ticket of that line would win,
+    so the common case costs one query; the streak and the line's normal page are read then.
+    """
+    quota = settings.priority_quota
+    streaks: dict[int, int] = {}
     offset = 0
     while True:
-        candidates = await _candidates(session, line_ids, offset=offset, quota_lines=quota_lines)
+        pages = [(line_id, False) for line_id in line_ids]
+        pages += [(line_id, True) for line_id, n in streaks.items() if n >= quota]
+        candidates = await _candidates(session, pages, officer_id=officer_id, offset=offset)
         if not candidates:
             return None
-        choice = choose(
-            candidates,
-            officer_id=officer_id,
-            now=now,
-            streaks=streaks,
-            quota=settings.priority_quota,
-        )
-        if choice is not None:
+        choice = choose(candidates, officer_id=officer_id, now=now, streaks=streaks, quota=quota)
+        if choice is None:
+            offset += PAGE
+            continue
+        chosen = next(c for c in candidates if c.id == choice.ticket_id)
+        if chosen.klass == PriorityClass.NORMAL or chosen.line_id in streaks:
             return choice
-        offset += PAGE
+        streaks[chosen.line_id] = await priority_streak(session, chosen.line_id, quota=quota)
+        if streaks[chosen.line_id] < quota:
+            return choice
+        # The quota applies: choose again with the line's best normal tickets in view.
 
 
 async def take_next(
