@@ -44,7 +44,7 @@ from hall.model import (
 )
 from hall.settings import QueueSettings
 
-PAGE = 64  # candidates read per query when choosing; more pages only if all are ineligible
+PAGE = 16  # candidates read per line when choosing; more pages only if all are ineligible
 
 
 @dataclass(frozen=True, slots=True)
