@@ -365,11 +365,14 @@ class TicketEvent(Base):
 
 
 class Visit(Base):
-    """One reception (接访): from call to end, with its media room, notes and outcome."""
+    """One reception (接访): from call to end, with its media room, notes and outcome.
+
+    One visit per call: a ticket called again after a missed call (过号) has several.
+    """
 
     __tablename__ = "visits"
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     officer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id"))

@@ -1,8 +1,9 @@
-"""Settings of the domain package: database, demo mode, queue and case numbering."""
+"""Settings of the domain package: database, demo mode, queue, case numbering and deadlines."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 
@@ -115,3 +116,47 @@ class QueueSettings:
         default=1.0,
         metadata={"help": "How often (s) the server expires grace windows, offers, wrap-ups."},
     )
+
+
+class ExtendOver(StrEnum):
+    """Which non-working last days push a calendar-day period to the next working day."""
+
+    # Every day the official calendar gives off: the announced holidays and the ordinary
+    # Saturday/Sunday rest days, statutory rest days under 国务院关于职工工作时间的规定 Art. 7.
+    HOLIDAYS_AND_WEEKENDS = "holidays_and_weekends"
+    # Only a run of days off that contains an announced statutory holiday (法定节假日).
+    HOLIDAYS_ONLY = "holidays_only"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSettings:
+    """Case rules (DESIGN §6): how legal periods are counted and when a case is due soon."""
+
+    extend_over: str = field(
+        default=ExtendOver.HOLIDAYS_AND_WEEKENDS.value,
+        metadata={
+            "help": "A calendar-day period whose last day is a day off ends on the next working "
+            "day (民法典 Art. 203). holidays_and_weekends: any day off of the official calendar "
+            "(holidays and Saturday/Sunday rest days); holidays_only: only days off that belong "
+            "to a statutory holiday."
+        },
+    )
+    due_soon_days: int = field(
+        default=3,
+        metadata={
+            "help": "A case is due soon this many calendar days or fewer before its due date."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        # Fail at start-up on a typo in the environment rather than count deadlines wrongly.
+        if self.extend_over not in {e.value for e in ExtendOver}:
+            choices = ", ".join(e.value for e in ExtendOver)
+            raise ValueError(f"case.extend_over is {self.extend_over!r}; expected one of {choices}")
+        if self.due_soon_days < 0:
+            raise ValueError(f"case.due_soon_days is {self.due_soon_days}; expected 0 or more")
+
+    @property
+    def extend_rule(self) -> ExtendOver:
+        """`extend_over` as its enum."""
+        return ExtendOver(self.extend_over)

@@ -7,17 +7,22 @@ import asyncio
 import contextlib
 import dataclasses
 import getpass
+import json
 import logging
 import os
+import re
 import signal
 import sys
+from datetime import date
 from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import select
 
 from hall import demo, users
+from hall.calendar import load_calendar
 from hall.db import Database, migrate
+from hall.deadlines import check_dates
 from hall.errors import HallError, InvalidInput
 from hall.model import Role, Terminal
 from hall.ports import SystemClock
@@ -37,7 +42,9 @@ def _config(args: argparse.Namespace) -> Config:
         web_settings = dataclasses.replace(web_settings, host=args.host)
     if getattr(args, "port", None):
         web_settings = dataclasses.replace(web_settings, port=args.port)
-    return dataclasses.replace(config, web=web_settings, signaling=base.signaling, queue=base.queue)
+    return dataclasses.replace(
+        config, web=web_settings, signaling=base.signaling, queue=base.queue, case=base.case
+    )
 
 
 async def _serve(config: Config) -> None:
@@ -96,6 +103,33 @@ async def _add_user(config: Config, args: argparse.Namespace) -> None:
         await db.close()
 
 
+def _iso_date(text: str) -> date:
+    """An argparse type: a calendar date written YYYY-MM-DD, nothing else."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: {exc}") from None
+
+
+async def _deadlines(config: Config, start: date, *, explain: bool) -> None:
+    """Print the due date of every step for an event on `start` as one JSON object."""
+    url = config.hall.resolved_database_url()
+    await migrate(url)
+    db = Database(url)
+    try:
+        async with db.reader() as session:
+            calendar = await load_calendar(session)
+    finally:
+        await db.close()
+    dues = check_dates(start, calendar, extend_over=config.case.extend_rule)
+    if explain:
+        for due in dues.values():
+            print(f"{due.day.isoformat()}  {due.text}", file=sys.stderr)
+    print(json.dumps({rule.value: due.day.isoformat() for rule, due in dues.items()}))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hall", description="接访厅 Jiefang Hall")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +147,16 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--terminal", help="terminal code (required for terminal accounts)")
     add.add_argument("--data-dir", help="data folder (default ./var)")
     sub.add_parser("settings", help="list every setting with its environment variable")
+    deadlines = sub.add_parser(
+        "deadlines", help="print the due date of every step for an event on a date (JSON)"
+    )
+    deadlines.add_argument(
+        "--from", dest="start", required=True, type=_iso_date, help="event date YYYY-MM-DD"
+    )
+    deadlines.add_argument(
+        "--explain", action="store_true", help="the rule of each date, on stderr"
+    )
+    deadlines.add_argument("--data-dir", help="data folder (default ./var)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "settings":
@@ -123,7 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_serve(_config(args)))
         return 0
     try:
-        asyncio.run(_add_user(_config(args), args))
+        if args.command == "deadlines":
+            asyncio.run(_deadlines(_config(args), args.start, explain=args.explain))
+        else:
+            asyncio.run(_add_user(_config(args), args))
     except HallError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hall.settings import HallSettings, QueueSettings
+from hall.settings import CaseSettings, HallSettings, QueueSettings
 from recording.settings import RecordingSettings
 from signaling.settings import SignalingSettings
 
@@ -43,6 +43,7 @@ class Config:
     web: WebSettings = field(default_factory=WebSettings)
     hall: HallSettings = field(default_factory=HallSettings)
     queue: QueueSettings = field(default_factory=QueueSettings)
+    case: CaseSettings = field(default_factory=CaseSettings)
     signaling: SignalingSettings = field(default_factory=SignalingSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
 
