@@ -6,7 +6,7 @@ DATA ?= var
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install system-deps serve test lint bench clean
+.PHONY: install system-deps serve test lint bench bench-queue clean
 
 # Debian packages the hall needs at run time and in tests (ffmpeg for recordings, chromium for
 # the browser tests); skipped when already installed.
@@ -37,6 +37,9 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/visit_cpu.py
+
+bench-queue: install
+	$(BIN)/python bench/queue_bench.py
 
 clean:
 	rm -rf $(VENV) $(DATA) *.egg-info

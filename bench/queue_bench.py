@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,6 +66,7 @@ class Run:
     seed_s: float = 0.0
     waiting_after: int = 0
     profile: dict[str, list[float]] = field(default_factory=dict)
+    plans: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,11 @@ class World:
     lines: list[Line]
     officers: list[tuple[int, int]]  # (officer id, line id)
     pairs: list[tuple[int, int]]  # (case id, petitioner id) not yet in the queue
+
+
+def spans_all_lines(n: int) -> bool:
+    """Every fifth call next is by an officer who serves all seven lines; the rest one line."""
+    return n % 5 == 4
 
 
 def pick_class(rng: random.Random) -> str:
@@ -183,6 +189,11 @@ async def seed(db: Database, *, waiting: int, spare: int, rng: random.Random) ->
                 if line_id in by_line
             ],
         )
+    if not db.url.startswith("sqlite"):
+        # Planner statistics as autovacuum would have them on a live server (SQLite's
+        # optional ANALYZE is left out: the hall never runs it).
+        async with db.transaction() as session:
+            await session.execute(text("ANALYZE"))
     pairs = list(zip(cases[waiting:], people[waiting:], strict=True))
     return World(lines=lines, officers=officers, pairs=pairs)
 
@@ -219,8 +230,7 @@ async def operate(
     for n in range(first, first + rounds):
         now = T0 + timedelta(seconds=n)
         officer_id, line_id = world.officers[n % len(world.officers)]
-        # Every fifth call spans all seven lines (an officer who serves every line).
-        line_ids = all_lines if n % 5 == 4 else [line_id]
+        line_ids = all_lines if spans_all_lines(n) else [line_id]
         t0 = time.perf_counter()
         async with db.transaction() as session:
             await queue.take_next(
@@ -276,11 +286,11 @@ async def bench(url: str, backend: str, args: argparse.Namespace) -> Run:
         )
         if args.profile:
             with statement_profile(db, run.profile):
-                await operate(
-                    db, world, rounds=args.profile, rng=rng, first=args.warmup + args.ops
-                )
+                await operate(db, world, rounds=args.profile, rng=rng, first=args.warmup + args.ops)
         async with db.reader() as session:
             run.waiting_after = await count_waiting(session)
+        if args.explain and url.startswith("sqlite"):
+            run.plans = await explain(db, world)
     finally:
         await db.close()
     return run
@@ -318,32 +328,67 @@ def report(run: Run, args: argparse.Namespace) -> None:
         f"{run.waiting_after} waiting at the end"
     )
     print(f"  call next (ms)  {figures(run.call_next)}")
+    one = [ms for n, ms in enumerate(run.call_next, start=args.warmup) if not spans_all_lines(n)]
+    every = [ms for n, ms in enumerate(run.call_next, start=args.warmup) if spans_all_lines(n)]
+    print(f"    one line      {figures(one)}")
+    print(f"    seven lines   {figures(every)}")
     print(f"  enqueue   (ms)  {figures(run.enqueue)}")
     if run.profile:
         print(f"  statements during {args.profile} profiled rounds (mean ms, count):")
         ranked = sorted(run.profile.items(), key=lambda kv: -sum(kv[1]))
         for sql, times in ranked[:8]:
             print(f"    {sum(times) / len(times):6.3f} ms ×{len(times):5d}  {sql[:150]}")
+    for plan in run.plans:
+        print(f"  plan: {plan}")
 
 
-async def explain(url: str) -> None:
-    """EXPLAIN QUERY PLAN of the engine's candidate query on a seeded SQLite file (--explain)."""
-    db = Database(url)
+async def explain(db: Database, world: World) -> list[str]:
+    """EXPLAIN QUERY PLAN (SQLite) of every SELECT the engine runs in one call next on one line,
+    one across all lines and one enqueue, captured as executed and rolled back afterwards."""
+    captured: dict[str, Any] = {}
+
+    def grab(_conn: Any, _c: Any, statement: str, params: Any, _ctx: Any, _m: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            captured.setdefault(statement, params)
+
+    now = T0 + timedelta(days=1)
+    officer_id, line_id = world.officers[0]
+    event.listen(db.engine.sync_engine, "before_cursor_execute", grab)
     try:
+        for line_ids in ([line_id], [line.id for line in world.lines]):
+            async with db.reader() as session:  # never committed: closing rolls back
+                await queue.take_next(
+                    session,
+                    line_ids=line_ids,
+                    officer_id=officer_id,
+                    now=now,
+                    settings=QueueSettings(),
+                )
         async with db.reader() as session:
-            for label, sql in {
-                "candidates, one line": "SELECT id FROM tickets WHERE line_id IN (3) AND "
-                "state = 'waiting' AND disconnected_at IS NULL ORDER BY rank_at, id LIMIT 64",
-                "candidates, seven lines": "SELECT id FROM tickets WHERE line_id IN "
-                "(1,2,3,4,5,6,7) AND state = 'waiting' AND disconnected_at IS NULL "
-                "ORDER BY rank_at, id LIMIT 64",
-                "priority streak": "SELECT data FROM ticket_events WHERE line_id = 3 AND "
-                "kind = 'answered' ORDER BY id DESC LIMIT 3",
-            }.items():
-                plan = (await session.execute(text(f"EXPLAIN QUERY PLAN {sql}"))).all()
-                print(f"  plan of {label}: " + " | ".join(str(row[-1]) for row in plan))
+            case_id, petitioner_id = world.pairs[-1]
+            await queue.enqueue(
+                session,
+                line=world.lines[0],
+                case_id=case_id,
+                petitioner_id=petitioner_id,
+                channel=Channel.WALK_IN,
+                head_count=1,
+                terminal_id=None,
+                created_by=None,
+                now=now,
+                day=hall_day(now),
+                settings=QueueSettings(),
+            )
     finally:
-        await db.close()
+        event.remove(db.engine.sync_engine, "before_cursor_execute", grab)
+    plans: list[str] = []
+    async with db.reader() as session:
+        connection = await session.connection()
+        for statement, params in captured.items():
+            plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            steps = " | ".join(str(row[-1]) for row in plan.all())
+            plans.append(f"{steps}\n      of {' '.join(statement.split())[:200]}")
+    return plans
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -351,8 +396,6 @@ async def main(args: argparse.Namespace) -> None:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         sqlite = await bench(url, "SQLite (WAL, synchronous=NORMAL)", args)
         report(sqlite, args)
-        if args.explain:
-            await explain(url)
     if not args.skip_postgres:
         async with fresh_postgres() as pg_url:
             if pg_url is not None:
@@ -368,7 +411,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ops", type=int, default=2_000, help="measured calls (and enqueues)")
     parser.add_argument("--warmup", type=int, default=50, help="unmeasured rounds first")
     parser.add_argument("--profile", type=int, default=0, help="extra rounds timing each SQL")
-    parser.add_argument("--explain", action="store_true", help="print SQLite query plans")
+    parser.add_argument(
+        "--explain", action="store_true", help="print the SQLite plans of the engine's queries"
+    )
     parser.add_argument("--skip-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--seed", type=int, default=20261102, help="random seed of the load")
     return parser.parse_args()

@@ -9,7 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall import queue
 from hall.errors import Forbidden, NotFound
-from hall.model import Case, Line, Petitioner, Role, Room, Ticket, TicketState, User, Visit
+from hall.model import (
+    Case,
+    Line,
+    Petitioner,
+    Role,
+    Room,
+    Ticket,
+    TicketState,
+    User,
+    Visit,
+    VisitState,
+)
 from hall.ports import EventBus
 from hall.privacy import mask_name
 from hall.users import Principal
@@ -62,7 +73,9 @@ async def ticket_status(
         case = await session.get_one(Case, ticket.case_id)
         status |= {"case_number": case.number, "query_code": case.query_code}
     elif ticket.state == TicketState.SERVING:
-        visit_id = await session.scalar(select(Visit.id).where(Visit.ticket_id == ticket.id))
+        visit_id = await session.scalar(
+            select(Visit.id).where(Visit.ticket_id == ticket.id, Visit.state == VisitState.LIVE)
+        )
         status["room"] = f"visit-{visit_id}" if visit_id is not None else None
     return status
 

@@ -445,6 +445,33 @@ async def claim(
     return ticket
 
 
+async def _readable(
+    session: AsyncSession,
+    pages: Sequence[tuple[int, bool]],
+    *,
+    officer_id: int,
+    now: datetime,
+) -> list[Candidate]:
+    """The first page of each (line, normal_only); a full page with nothing this officer may
+    take (recusal, first handler) is read on until it has something or the line runs out, so a
+    line's best eligible ticket never hides behind one page while another line's goes first."""
+    found = await _candidates(session, pages, officer_id=officer_id, offset=0)
+    for line_id, normal_only in pages:
+        rows = [
+            c
+            for c in found
+            if c.line_id == line_id and (not normal_only or c.klass == PriorityClass.NORMAL)
+        ]
+        offset = 0
+        while len(rows) >= PAGE and not any(eligible(c, officer_id, now) for c in rows):
+            offset += PAGE
+            rows = await _candidates(
+                session, [(line_id, normal_only)], officer_id=officer_id, offset=offset
+            )
+            found += rows
+    return list({c.id: c for c in found}.values())  # a line's pages may overlap its normal page
+
+
 async def choose_next(
     session: AsyncSession,
     *,
@@ -460,17 +487,13 @@ async def choose_next(
     """
     quota = settings.priority_quota
     streaks: dict[int, int] = {}
-    offset = 0
     while True:
         pages = [(line_id, False) for line_id in line_ids]
         pages += [(line_id, True) for line_id, n in streaks.items() if n >= quota]
-        candidates = await _candidates(session, pages, officer_id=officer_id, offset=offset)
-        if not candidates:
-            return None
+        candidates = await _readable(session, pages, officer_id=officer_id, now=now)
         choice = choose(candidates, officer_id=officer_id, now=now, streaks=streaks, quota=quota)
         if choice is None:
-            offset += PAGE
-            continue
+            return None
         chosen = next(c for c in candidates if c.id == choice.ticket_id)
         if chosen.klass == PriorityClass.NORMAL or chosen.line_id in streaks:
             return choice

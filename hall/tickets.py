@@ -245,6 +245,8 @@ async def transfer(
         effective_start=now - waited if keep_wait else now,
         transferred_from_id=ticket.id,
     )
+    # A terminal that is away stays away: the new ticket keeps the running grace window.
+    new.disconnected_at = ticket.disconnected_at
     kind = "transferred" if keep_wait else "redirected"
     await queue.log(
         session,
@@ -303,6 +305,7 @@ async def undo_transfer(
     old.finished_at = None
     old.officer_id = None
     old.called_at = None
+    old.disconnected_at = new.disconnected_at  # the terminal may have come back meanwhile
     old.rank_at = queue.rank_for(old.priority_class, old.effective_start, settings)
     await queue.log(session, new, "transfer_undone", at=now, actor_id=who.user_id)
     await queue.log(session, old, "transfer_undone", at=now, actor_id=who.user_id)
@@ -337,6 +340,10 @@ async def exclude(
         raise InvalidInput("回避对象无效", fields={"username": "须为接访人员账号"})
     if await session.get(TicketExclusion, (ticket.id, officer.id)) is None:
         session.add(TicketExclusion(ticket_id=ticket.id, user_id=officer.id, reason=reason))
+    if ticket.preferred_officer_id == officer.id:
+        # The first handler is recused: nobody else should wait for them (首办让位于回避).
+        ticket.preferred_officer_id = None
+        ticket.preferred_until = None
     if ticket.state == TicketState.OFFERED and ticket.offered_to == officer.id:
         ticket.state = TicketState.WAITING
         ticket.offered_to = None

@@ -85,6 +85,9 @@ async def accept_offer(
         raise NotFound(f"排队号 {ticket_id} 不存在")
     if ticket.state != TicketState.OFFERED or ticket.offered_to != officer.user_id:
         raise Conflict(f"排队号 {ticket.number} 的分配已失效（当前：{ticket.state}）")
+    if ticket.offer_expires_at is not None and ticket.offer_expires_at <= now:
+        # Past the timeout the offer has moved on, whether or not the sweeper ran yet.
+        raise Conflict(f"排队号 {ticket.number} 的分配已超时")
     claimed = await queue.claim(
         session,
         ticket.id,

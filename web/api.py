@@ -9,11 +9,11 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from hall import cases, live, recordings, registration, visits
 from hall.errors import InvalidInput
-from hall.model import Channel, Line, Role, Ticket, TicketState, Village, Visit
+from hall.model import Channel, Line, Role, Ticket, TicketState, Village, Visit, VisitState
 from hall.privacy import mask_name
 from signaling.ice import browser_ice_servers
 from web import keys
@@ -151,7 +151,8 @@ async def terminal_tickets(request: web.Request) -> web.StreamResponse:
         rows = await session.execute(
             select(Ticket, Line, Visit.id)
             .join(Line, Line.id == Ticket.line_id)
-            .outerjoin(Visit, Visit.ticket_id == Ticket.id)
+            # The live visit only: a ticket recalled after a missed call has older visits.
+            .outerjoin(Visit, and_(Visit.ticket_id == Ticket.id, Visit.state == VisitState.LIVE))
             .where(
                 Ticket.terminal_id == who.terminal_id,
                 Ticket.state.in_([TicketState.WAITING, TicketState.SERVING]),
