@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from hall import live, offers, officers, tickets
 from hall.errors import Forbidden
-from hall.model import Channel, Line, Role, Ticket, Visit
+from hall.model import Channel, Line, Petitioner, Role, Ticket, User, Visit
+from hall.privacy import mask_name
+from hall.registration import HALL_TZ
 from web import keys
 from web.api import parse_body
 from web.auth import add_route, principal
@@ -153,6 +155,13 @@ async def leave(request: web.Request) -> web.StreamResponse:
         ticket = await tickets.leave_queue(
             session, principal(request), _id(request, "ticket_id"), now=app[keys.CLOCK].now()
         )
+    # The line push only reaches waiting tickets: tell the terminal following this one that
+    # its place is gone (the desk may have cancelled it), as the sweeper does for lost graces.
+    app[keys.BUS].publish(
+        f"ticket:{ticket.id}",
+        "ticket_status",
+        {"ticket_id": ticket.id, "number": ticket.number, "state": ticket.state},
+    )
     await app[keys.QUEUE].changed([ticket.line_id])
     return web.json_response(_ticket_json(ticket))
 
@@ -189,19 +198,48 @@ async def all_queues(request: web.Request) -> web.StreamResponse:
     """Every line's queue at a glance, with its officers' states (the desk's overview)."""
     async with request.app[keys.DB].reader() as session:
         lines = list(await session.scalars(select(Line).order_by(Line.sort)))
+        # The desk names officers (and picks one for 回避 by username), not bare user ids.
+        staff = {
+            u.id: u for u in await session.scalars(select(User).where(User.role.in_(OFFICERS)))
+        }
         out = []
         for line in lines:
             snapshot = await live.line_snapshot(session, line)
             snapshot["auto_offer"] = line.auto_offer
             snapshot["officers"] = [
-                {"user_id": o.user_id, "state": o.state, "reason": o.reason}
+                {
+                    "user_id": o.user_id,
+                    "username": staff[o.user_id].username if o.user_id in staff else "",
+                    "name": staff[o.user_id].display_name if o.user_id in staff else "",
+                    "state": o.state,
+                    "reason": o.reason,
+                    "wrap_up_until": o.wrap_up_until.isoformat() if o.wrap_up_until else None,
+                }
                 for o in await officers.line_officers(session, line.id)
             ]
             out.append(snapshot)
-        no_shows = await session.scalars(
-            select(Ticket).where(Ticket.state == "no_show").order_by(Ticket.id.desc()).limit(50)
+        no_shows = await session.execute(
+            select(Ticket, Line, Petitioner.name)
+            .join(Line, Line.id == Ticket.line_id)
+            .join(Petitioner, Petitioner.id == Ticket.petitioner_id)
+            .where(Ticket.state == "no_show")
+            .order_by(Ticket.id.desc())
+            .limit(50)
         )
-        return web.json_response({"lines": out, "no_shows": [_ticket_json(t) for t in no_shows]})
+        return web.json_response(
+            {
+                "lines": out,
+                # Line and masked name, so the desk can tell a no-show to the visitor asking.
+                "no_shows": [
+                    _ticket_json(t)
+                    | {"line": line.code, "line_name": line.name, "name": mask_name(n)}
+                    for t, line, n in no_shows
+                ],
+                "officers": [
+                    {"username": u.username, "name": u.display_name} for u in staff.values()
+                ],
+            }
+        )
 
 
 async def ticket_log(request: web.Request) -> web.StreamResponse:
@@ -233,7 +271,11 @@ def _ticket_json(ticket: Ticket) -> dict[str, Any]:
 @aiohttp_jinja2.template("desk.html")
 async def desk_page(request: web.Request) -> dict[str, Any]:
     who = principal(request)
-    return {"who": who, "csrf_token": who.csrf_token}
+    return {
+        "who": who,
+        "csrf_token": who.csrf_token,
+        "undo_window_s": request.app[keys.CONFIG].queue.undo_window_s,
+    }
 
 
 @aiohttp_jinja2.template("board.html")
@@ -253,12 +295,18 @@ async def ticket_print(request: web.Request) -> dict[str, Any]:
         visit_count = len(
             list(await session.scalars(select(Visit.id).where(Visit.case_id == ticket.case_id)))
         )
+        # The slip shows the masked name and the hall's local time (the template has no DB).
+        name = await session.scalar(
+            select(Petitioner.name).where(Petitioner.id == ticket.petitioner_id)
+        )
     return {
         "who": who,
         "csrf_token": who.csrf_token,
         "ticket": ticket,
         "status": status,
         "visits": visit_count,
+        "masked_name": mask_name(name or ""),
+        "issued_at": ticket.created_at.astimezone(HALL_TZ).strftime("%Y-%m-%d %H:%M"),
     }
 
 

@@ -1,4 +1,5 @@
 // Village terminal page: register a petitioner and matter, wait in the queue, take the call.
+// Follows its ticket through transfers (ticket_moved) and missed calls (visit_missed).
 import { api, ApiError } from "./http.js";
 import { SignalingClient } from "./signaling.js";
 import { HubCall } from "./call.js";
@@ -12,17 +13,50 @@ let call = null;
 let ticketTopic = null;
 let ticketId = null;
 
+// Ticket states after which the place is gone, with what the operator is told.
+const ENDED = {
+  abandoned: "排队已失效（已取消，或断线超过保留时间）。如需继续，请重新登记。",
+  no_show: "多次未接通，请联系登记分流区",
+  expired: "今日接访已结束，排队号已失效。",
+};
+
 function fillSelect(select, items, label) {
   select.replaceChildren(...items.map((it) => new Option(label(it), it.code ?? it.id)));
 }
 
+function message(id, text, bad = false) {
+  $(id).textContent = text ?? "";
+  $(id).hidden = !text;
+  $(id).classList.toggle("bad", bad);
+}
+
+function placeGone(text) {
+  $("ticket-place").hidden = true;
+  $("leave-actions").hidden = true;
+  $("waiting-done").hidden = false;
+  message("queue-message", text, true);
+  show("waiting");
+}
+
 function renderStatus(status) {
-  $("ticket-number").textContent = status.number;
-  $("ticket-line").textContent = `${status.line_name}接谈室`;
+  if (status.number) $("ticket-number").textContent = status.number;
+  if (status.line_name) $("ticket-line").textContent = `${status.line_name}接谈室`;
   if (status.state === "waiting") {
     $("ticket-ahead").textContent = status.ahead;
     $("ticket-position").textContent = status.position;
     $("ticket-estimate").textContent = status.estimate_band;
+    $("ticket-place").hidden = false;
+    $("leave-actions").hidden = false;
+    $("waiting-done").hidden = true;
+    // Back in the queue (the desk reactivated a no-show): the old warning no longer holds.
+    if ($("queue-message").classList.contains("bad")) message("queue-message", "");
+    show("waiting");
+  } else if (status.state === "offered") {
+    $("ticket-place").hidden = true;
+    message("queue-message", "即将轮到您，正在为您分配接访人员，请留在屏幕前…");
+    show("waiting");
+  } else if (ENDED[status.state]) {
+    placeGone(ENDED[status.state]);
   }
 }
 
@@ -31,6 +65,17 @@ async function follow(id) {
   ticketId = id;
   ticketTopic = `ticket:${id}`;
   await client.subscribe(ticketTopic);
+}
+
+async function unfollow() {
+  if (ticketTopic) await client.unsubscribe(ticketTopic).catch(() => {});
+  ticketTopic = null;
+  ticketId = null;
+}
+
+async function stopCall() {
+  if (call) await call.stop();
+  call = null;
 }
 
 function showFinished(data) {
@@ -44,16 +89,18 @@ async function resync() {
   if (ticketId === null) return;
   const status = await api("GET", `/api/tickets/${ticketId}`);
   if (status.state === "done" && $("finished").hidden) {
-    if (call) await call.stop();
-    call = null;
+    await stopCall();
     showFinished(status);
   } else if (status.state === "serving" && !call && status.room) {
     await startCall(status.room);
+  } else if (status.state !== "serving" && status.state !== "done") {
+    renderStatus(status);
   }
 }
 
 async function startCall(room) {
   show("call");
+  message("queue-message", "");
   $("call-state").textContent = "正在接通…";
   call = new HubCall(client, { localVideo: $("local-video"), remoteVideo: $("remote-video") });
   call.addEventListener("state", (ev) => {
@@ -68,28 +115,57 @@ async function startCall(room) {
 }
 
 client.addEventListener("ticket_status", (ev) => {
-  const status = ev.detail.data;
-  renderStatus(status);
-  if (status.state === "waiting") show("waiting");
+  if (ev.detail.topic !== ticketTopic) return; // a late event of a ticket no longer followed
+  renderStatus(ev.detail.data);
 });
 client.addEventListener("visit_started", (ev) => startCall(ev.detail.data.room));
 client.addEventListener("visit_ended", async (ev) => {
-  const data = ev.detail.data;
-  if (call) await call.stop();
-  call = null;
-  showFinished(data);
+  await stopCall();
+  showFinished(ev.detail.data);
+});
+client.addEventListener("visit_missed", async (ev) => {
+  const d = ev.detail.data;
+  await stopCall();
+  if (d.no_show) placeGone("多次未接通，请联系登记分流区");
+  else {
+    message("queue-message", "未能接通，已为您保留排队位置");
+    show("waiting");
+  }
+});
+client.addEventListener("ticket_moved", async (ev) => {
+  if (ev.detail.topic !== ticketTopic) return;
+  const d = ev.detail.data;
+  await stopCall();
+  $("ticket-number").textContent = d.number;
+  message("queue-message", `您的事项已转至新的接谈队列，新排队号 ${d.number}，已保留等候时间。`);
+  show("waiting");
+  await follow(d.ticket_id);
+});
+
+$("priority").addEventListener("change", () => {
+  $("priority-reason-label").hidden = !$("priority").checked;
 });
 
 $("register-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  const form = new FormData(ev.target);
-  const body = Object.fromEntries(form.entries());
-  body.head_count = Number(body.head_count || 1);
-  body.village_id = body.village_id ? Number(body.village_id) : null;
+  const f = ev.target.elements;
+  const body = {
+    name: f.name.value,
+    id_number: f.id_number.value,
+    phone: f.phone.value,
+    village_id: f.village_id.value ? Number(f.village_id.value) : null,
+    head_count: Number(f.head_count.value || 1),
+    summary: f.summary.value,
+    line: f.line.value,
+    priority_class: f.priority.checked ? "priority" : "normal",
+  };
+  if (f.priority.checked) body.priority_reason = f.priority_reason.value;
   $("register-error").textContent = "";
+  message("register-message", "");
   for (const input of ev.target.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
   try {
     const res = await api("POST", "/api/visit-requests", body);
+    message("queue-message", "");
     renderStatus(res.ticket);
     show("waiting");
     await follow(res.ticket.id);
@@ -103,11 +179,41 @@ $("register-form").addEventListener("submit", async (ev) => {
   }
 });
 
-$("new-visit").addEventListener("click", () => {
-  ticketId = null;
-  $("register-form").reset();
-  show("register");
+$("leave-queue").addEventListener("click", () => {
+  $("leave-queue").hidden = true;
+  $("leave-confirm").hidden = false;
 });
+$("leave-no").addEventListener("click", () => {
+  $("leave-queue").hidden = false;
+  $("leave-confirm").hidden = true;
+});
+$("leave-yes").addEventListener("click", async () => {
+  $("leave-error").textContent = "";
+  try {
+    const res = await api("POST", `/api/tickets/${ticketId}/leave`);
+    await unfollow();
+    $("register-form").reset();
+    $("priority-reason-label").hidden = true;
+    message("register-message", `已取消排队（${res.number}）。`);
+    show("register");
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    $("leave-error").textContent = err.message;
+  } finally {
+    $("leave-queue").hidden = false;
+    $("leave-confirm").hidden = true;
+  }
+});
+
+async function newVisit() {
+  await unfollow();
+  $("register-form").reset();
+  $("priority-reason-label").hidden = true;
+  message("register-message", "");
+  show("register");
+}
+$("new-visit").addEventListener("click", newVisit);
+$("waiting-new").addEventListener("click", newVisit);
 
 async function main() {
   const [lines, villages] = await Promise.all([api("GET", "/api/lines"), api("GET", "/api/villages")]);
