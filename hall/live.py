@@ -16,6 +16,7 @@ from hall.model import (
     Role,
     Room,
     Ticket,
+    TicketEvent,
     TicketState,
     User,
     Visit,
@@ -173,17 +174,24 @@ async def called_entry(session: AsyncSession, ticket: Ticket, room_name: str) ->
 
 
 async def recent_calls(session: AsyncSession, *, limit: int = 8) -> list[dict[str, Any]]:
-    """The latest calls for a board that just (re)connected, newest first."""
+    """The latest calls for a board that just (re)connected, newest first.
+
+    Read from the queue log's `answered` rows, so a call stays on the board after the ticket
+    missed it (过号) or moved on, as it does on a board that saw it live.
+    """
     rows = await session.execute(
-        select(Ticket, Room.name)
-        .join(User, User.id == Ticket.officer_id)
+        select(TicketEvent.at, Ticket, Room.name)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .join(User, User.id == TicketEvent.actor_id)
         .outerjoin(Room, Room.id == User.room_id)
-        .where(Ticket.called_at.is_not(None))
-        .order_by(Ticket.called_at.desc())
+        .where(TicketEvent.kind == "answered")
+        .order_by(TicketEvent.id.desc())
         .limit(limit)
     )
     out = []
-    for ticket, room in rows:
+    for at, ticket, room in rows:
         line = await session.get_one(Line, ticket.line_id)
-        out.append(await called_entry(session, ticket, room or f"{line.name}接谈室"))
+        entry = await called_entry(session, ticket, room or f"{line.name}接谈室")
+        entry["at"] = at.isoformat()
+        out.append(entry)
     return out

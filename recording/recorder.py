@@ -209,6 +209,8 @@ class _TrackClock:
 
     first_pts: int | None = None
     offset_ms: int = 0
+    last_src_pts: int | None = None
+    stale: int = 0  # packets dropped because they did not advance the track's own clock
 
 
 @dataclass(slots=True, eq=False)
@@ -374,10 +376,16 @@ class RoomRecorder:
                 return  # a file's video must start at a keyframe
             clock.first_pts = packet.pts
             clock.offset_ms = round((now - started_at) * 1000)
+        elif clock.last_src_pts is not None and packet.pts <= clock.last_src_pts:
+            # A duplicate or a frame that arrived after a newer one: writing it would overlap
+            # audio or put video out of order, and players then stop at that point.
+            clock.stale += 1
+            return
+        clock.last_src_pts = packet.pts
         pts = clock.offset_ms + round((packet.pts - clock.first_pts) * packet.time_base * 1000)
         last = participant.last_pts.get(kind)
         if last is not None and pts <= last:
-            pts = last + 1  # Matroska needs strictly increasing timestamps per track
+            pts = last + 1  # two frames within one millisecond: keep the timestamps strictly rising
         participant.last_pts[kind] = pts
         packet.pts = pts
         packet.dts = pts

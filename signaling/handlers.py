@@ -54,7 +54,15 @@ async def on_subscribe(conn: Connection, frame: Subscribe) -> None:
             if int(key) != conn.principal.user_id:
                 raise Forbidden("只能订阅自己的接访人员频道")
             row = await officers.status_of(session, int(key), now=ctx.clock.now())
-            snapshot = ("officer_state", {"state": row.state, "reason": row.reason})
+            snapshot = (
+                "officer_state",
+                {
+                    "state": row.state,
+                    "reason": row.reason,
+                    "since": row.since.isoformat() if row.since else None,
+                    "wrap_up_until": row.wrap_up_until.isoformat() if row.wrap_up_until else None,
+                },
+            )
         elif kind == "board":
             snapshot = (
                 "board",

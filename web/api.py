@@ -155,7 +155,7 @@ async def terminal_tickets(request: web.Request) -> web.StreamResponse:
             .outerjoin(Visit, and_(Visit.ticket_id == Ticket.id, Visit.state == VisitState.LIVE))
             .where(
                 Ticket.terminal_id == who.terminal_id,
-                Ticket.state.in_([TicketState.WAITING, TicketState.SERVING]),
+                Ticket.state.in_([TicketState.WAITING, TicketState.OFFERED, TicketState.SERVING]),
             )
             .order_by(Ticket.id)
         )
@@ -300,7 +300,13 @@ def setup(app: web.Application) -> None:
     add_route(app, "GET", "/api/me", me, ANY_USER)
     add_route(app, "GET", "/api/lines", list_lines, ANY_USER)
     add_route(app, "GET", "/api/villages", list_villages, ANY_USER)
-    add_route(app, "POST", "/api/visit-requests", create_visit_request, {"terminal", "desk"})
+    add_route(
+        app,
+        "POST",
+        "/api/visit-requests",
+        create_visit_request,
+        {"terminal", "desk", "supervisor", "admin"},
+    )
     add_route(app, "GET", "/api/terminal/tickets", terminal_tickets, {"terminal"})
     add_route(app, "GET", "/api/tickets/{ticket_id:\\d+}", get_ticket, ANY_USER)
     add_route(app, "POST", "/api/queue/call-next", call_next, officers)

@@ -90,6 +90,10 @@ async def decline_offer(request: web.Request) -> web.StreamResponse:
         ticket = await offers.decline(
             session, who, _id(request, "ticket_id"), now=app[keys.CLOCK].now()
         )
+    # Every console of the officer (a second tab too) drops the offer.
+    app[keys.BUS].publish(
+        f"officer:{who.user_id}", "offer_withdrawn", {"ticket_id": ticket.id, "reason": "declined"}
+    )
     await app[keys.QUEUE].officer_state_changed(who.user_id)
     await app[keys.QUEUE].changed([ticket.line_id])
     return web.json_response({"ticket_id": ticket.id, "state": ticket.state})
