@@ -449,13 +449,7 @@ async def terminal_disconnected(
             )
         )
     )
-    for ticket in rows:
-        ticket.disconnected_at = now
-        if ticket.state == TicketState.OFFERED:
-            ticket.state = TicketState.WAITING
-            ticket.offered_to = None
-            ticket.offer_expires_at = None
-        await queue.log(session, ticket, "disconnected", at=now, actor_id=None)
+    await _start_graces(session, rows, now=now)
     return rows
 
 
@@ -503,6 +497,17 @@ async def events_of(session: AsyncSession, ticket_id: int) -> list[TicketEvent]:
     return list(rows)
 
 
+async def _start_graces(session: AsyncSession, rows: list[Ticket], *, now: datetime) -> None:
+    """The tickets' terminals are gone: keep their places from now on; an open offer goes back."""
+    for ticket in rows:
+        ticket.disconnected_at = now
+        if ticket.state == TicketState.OFFERED:
+            ticket.state = TicketState.WAITING
+            ticket.offered_to = None
+            ticket.offer_expires_at = None
+        await queue.log(session, ticket, "disconnected", at=now, actor_id=None)
+
+
 async def all_disconnected(session: AsyncSession, *, now: datetime) -> int:
     """At start-up no terminal is connected yet: remote tickets start their grace window now
     (a terminal that reconnects within it keeps its place). Returns how many."""
@@ -515,11 +520,5 @@ async def all_disconnected(session: AsyncSession, *, now: datetime) -> int:
             )
         )
     )
-    for ticket in rows:
-        ticket.disconnected_at = now
-        if ticket.state == TicketState.OFFERED:
-            ticket.state = TicketState.WAITING
-            ticket.offered_to = None
-            ticket.offer_expires_at = None
-        await queue.log(session, ticket, "disconnected", at=now, actor_id=None)
+    await _start_graces(session, rows, now=now)
     return len(rows)
