@@ -63,9 +63,43 @@ class Role(StrEnum):
 
 
 class CaseState(StrEnum):
-    """Lifecycle state of a case (信访事项); later issues add the full ladder."""
+    """Lifecycle state of a case (信访事项状态); the transitions are in `hall.case_states`."""
 
-    REGISTERED = "registered"
+    REGISTERED = "registered"  # 已登记
+    TRIAGED = "triaged"  # 已分流
+    TRANSFERRED = "transferred"  # 已转送 (to the competent authority)
+    ASSIGNED = "assigned"  # 已交办 (to a unit under the bureau)
+    REDIRECTED = "redirected"  # 已导入法定程序 (litigation, arbitration, reconsideration, ...)
+    NOT_ACCEPTED = "not_accepted"  # 不予受理
+    ACCEPTED = "accepted"  # 已受理
+    IN_PROGRESS = "in_progress"  # 办理中 (extended at most once)
+    RESPONDED = "responded"  # 已答复 (处理意见书)
+    REVIEW_REQUESTED = "review_requested"  # 申请复查
+    REVIEWED = "reviewed"  # 已复查
+    REREVIEW_REQUESTED = "rereview_requested"  # 申请复核
+    REREVIEWED = "rereviewed"  # 已复核
+    FINAL = "final"  # 终结：不再受理
+    CLOSED = "closed"  # 已办结
+    MERGED = "merged"  # 已合并
+    WITHDRAWN = "withdrawn"  # 已撤回
+
+
+class CaseOutcome(StrEnum):
+    """The outcome of a case (处理结果), kept apart from its lifecycle state."""
+
+    SUPPORT = "support"  # 支持
+    EXPLAIN = "explain"  # 解释说明
+    REJECT = "reject"  # 不支持
+    LEGAL_CHANNEL = "legal_channel"  # 导入法定程序
+    NOT_ACCEPTED = "not_accepted"  # 不予受理
+
+
+class Classification(StrEnum):
+    """The class of a matter (依法分类处理, 信访工作条例 Art. 31)."""
+
+    SUGGESTION = "suggestion"  # 建议意见
+    ACCUSATION = "accusation"  # 检举控告
+    CLAIM = "claim"  # 申诉求决, with a sub-type 1–6 (`Case.claim_type`)
 
 
 class TicketState(StrEnum):
@@ -261,6 +295,9 @@ class Case(Base):
     proxy: Mapped[bool] = mapped_column(Boolean, default=False)
     registered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
+    outcome: Mapped[str | None] = mapped_column(String(32))  # CaseOutcome
+    classification: Mapped[str | None] = mapped_column(String(32))  # Classification
+    claim_type: Mapped[int | None] = mapped_column(Integer)  # 1–6 for a claim (申诉求决)
 
 
 class CaseEvent(Base):

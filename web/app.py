@@ -14,12 +14,13 @@ from aiortc import RTCIceServer
 from hall import demo
 from hall.db import Database, migrate
 from hall.ports import Clock, SystemClock
+from hall.public_query import QueryThrottle
 from hall.users import LoginThrottle
 from signaling.bus import LocalBus
 from signaling.hub import MediaHub
 from signaling.ice import hub_stun_urls
 from signaling.session import SignalingContext
-from web import api, keys, pages, queue_api, supervision, ws
+from web import api, case_api, keys, pages, queue_api, supervision, ws
 from web.auth import PUBLIC, auth_middleware
 from web.calls import CallService
 from web.config import Config
@@ -111,6 +112,7 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     app[keys.CONFIG] = config
     app[keys.CLOCK] = clock or SystemClock()
     app[keys.THROTTLE] = LoginThrottle()
+    app[keys.QUERY_THROTTLE] = QueryThrottle()
     app[keys.POLICIES] = {}
     app[DEMO_LOGINS] = []
     aiohttp_jinja2.setup(
@@ -124,6 +126,7 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     queue_api.setup(app)
     ws.setup(app)
     supervision.setup(app)
+    case_api.setup(app)
     app.router.add_static("/static", HERE / "static", name="static")
     app[keys.POLICIES]["GET /static"] = PUBLIC
     app.cleanup_ctx.extend([_database, _media, _queue, _calls])

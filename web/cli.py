@@ -24,8 +24,9 @@ from hall.calendar import load_calendar
 from hall.db import Database, migrate
 from hall.deadlines import check_dates
 from hall.errors import HallError, InvalidInput
-from hall.model import Role, Terminal
+from hall.model import Case, Role, Terminal
 from hall.ports import SystemClock
+from hall.timeline import verify_chain
 from web.app import DEMO_LOGINS, create_app
 from web.config import Config, env_name, from_env, settings_help
 
@@ -130,6 +131,37 @@ async def _deadlines(config: Config, start: date, *, explain: bool) -> None:
     print(json.dumps({rule.value: due.day.isoformat() for rule, due in dues.items()}))
 
 
+async def _verify_chain(config: Config, case_id: int | None) -> int:
+    """Check the hash chain of every case (or one); print each break and a summary.
+
+    Returns the number of breaks found.
+    """
+    url = config.hall.resolved_database_url()
+    await migrate(url)
+    db = Database(url)
+    try:
+        async with db.reader() as session:
+            query = select(Case.id, Case.number).order_by(Case.id)
+            if case_id is not None:
+                query = query.where(Case.id == case_id)
+            rows = list(await session.execute(query))
+            if case_id is not None and not rows:
+                raise InvalidInput(f"信访事项 {case_id} 不存在")
+            breaks = 0
+            broken_cases = 0
+            for cid, number in rows:
+                found = await verify_chain(session, cid)
+                for item in found:
+                    print(f"case {cid} ({number}) event {item.seq}: {item.reason}")
+                breaks += len(found)
+                broken_cases += bool(found)
+    finally:
+        await db.close()
+    verdict = "intact" if not breaks else f"{breaks} break(s) in {broken_cases} case(s)"
+    print(f"checked {len(rows)} case(s): {verdict}")
+    return breaks
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hall", description="接访厅 Jiefang Hall")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -157,6 +189,11 @@ def main(argv: list[str] | None = None) -> int:
         "--explain", action="store_true", help="the rule of each date, on stderr"
     )
     deadlines.add_argument("--data-dir", help="data folder (default ./var)")
+    chain = sub.add_parser(
+        "verify-chain", help="check the timeline hash chain of every case (exit 1 on a break)"
+    )
+    chain.add_argument("--case", type=int, help="only the case with this id")
+    chain.add_argument("--data-dir", help="data folder (default ./var)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "settings":
@@ -167,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_serve(_config(args)))
         return 0
     try:
+        if args.command == "verify-chain":
+            return 1 if asyncio.run(_verify_chain(_config(args), args.case)) else 0
         if args.command == "deadlines":
             asyncio.run(_deadlines(_config(args), args.start, explain=args.explain))
         else:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from hall.db import Database
 from hall.ports import Clock
+from hall.public_query import QueryThrottle
 from hall.users import LoginThrottle
 from signaling.bus import LocalBus
 from signaling.hub import MediaHub
@@ -26,5 +27,6 @@ HUB: web.AppKey[MediaHub] = web.AppKey("hub", MediaHub)
 CALLS: web.AppKey[CallService] = web.AppKey("calls")
 QUEUE: web.AppKey[QueueService] = web.AppKey("queue")
 THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("throttle", LoginThrottle)
+QUERY_THROTTLE: web.AppKey[QueryThrottle] = web.AppKey("query_throttle", QueryThrottle)
 SIGNALING: web.AppKey[SignalingContext] = web.AppKey("signaling", SignalingContext)
 POLICIES: web.AppKey[dict[str, frozenset[str]]] = web.AppKey("policies")

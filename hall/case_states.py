@@ -1,0 +1,394 @@
+"""The case lifecycle (信访事项状态机, DESIGN §6) as data: which state may follow which, the guard
+of each step, the timeline event it writes and the legal deadlines it attaches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hall.calendar import load_calendar
+from hall.deadlines import Due, Rule, due_date
+from hall.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hall.model import Case, CaseEvent, CaseOutcome, CaseState, Classification, Role, Visibility
+from hall.registration import HALL_TZ
+from hall.settings import ExtendOver
+from hall.timeline import append_event
+from hall.users import Principal
+
+S = CaseState
+EVENT_KIND = "state_changed"
+REASON_MIN = 2
+REASON_MAX = 500
+CLAIM_TYPES = range(1, 7)  # 申诉求决 (1)–(6), 信访工作条例 Art. 31
+
+STATE_LABELS: Mapping[CaseState, str] = MappingProxyType(
+    {
+        S.REGISTERED: "已登记",
+        S.TRIAGED: "已分流",
+        S.TRANSFERRED: "已转送有权处理机关",
+        S.ASSIGNED: "已交办责任单位",
+        S.REDIRECTED: "已导入法定程序",
+        S.NOT_ACCEPTED: "不予受理",
+        S.ACCEPTED: "已受理",
+        S.IN_PROGRESS: "办理中",
+        S.RESPONDED: "已答复",
+        S.REVIEW_REQUESTED: "已申请复查",
+        S.REVIEWED: "已复查",
+        S.REREVIEW_REQUESTED: "已申请复核",
+        S.REREVIEWED: "已复核",
+        S.FINAL: "已终结（不再受理）",
+        S.CLOSED: "已办结",
+        S.MERGED: "已合并",
+        S.WITHDRAWN: "已撤回",
+    }
+)
+OUTCOME_LABELS: Mapping[CaseOutcome, str] = MappingProxyType(
+    {
+        CaseOutcome.SUPPORT: "支持",
+        CaseOutcome.EXPLAIN: "解释说明",
+        CaseOutcome.REJECT: "不支持",
+        CaseOutcome.LEGAL_CHANNEL: "导入法定程序",
+        CaseOutcome.NOT_ACCEPTED: "不予受理",
+    }
+)
+CLASSIFICATION_LABELS: Mapping[Classification, str] = MappingProxyType(
+    {
+        Classification.SUGGESTION: "建议意见",
+        Classification.ACCUSATION: "检举控告",
+        Classification.CLAIM: "申诉求决",
+    }
+)
+
+RULE_LABELS: Mapping[Rule, str] = MappingProxyType(
+    {
+        Rule.ACCEPT: "受理告知期限",
+        Rule.OBJECT: "异议期限",
+        Rule.HANDLE: "办理期限",
+        Rule.EXTENSION: "延长后的办理期限",
+        Rule.GENERAL_REPLY: "答复承诺期限",
+        Rule.REVIEW_REQUEST: "申请复查期限",
+        Rule.REVIEW_DECISION: "复查期限",
+        Rule.REREVIEW_REQUEST: "申请复核期限",
+        Rule.REREVIEW_DECISION: "复核期限",
+    }
+)
+
+# Withdrawal (撤回) is the petitioner's right until the matter is answered or a review decided.
+_WITHDRAWABLE = (S.WITHDRAWN,)
+TRANSITIONS: Mapping[CaseState, frozenset[CaseState]] = MappingProxyType(
+    {
+        S.REGISTERED: frozenset({S.TRIAGED, S.MERGED, *_WITHDRAWABLE}),
+        S.TRIAGED: frozenset(
+            {
+                S.TRANSFERRED,
+                S.ASSIGNED,
+                S.REDIRECTED,
+                S.NOT_ACCEPTED,
+                S.ACCEPTED,
+                S.MERGED,
+                *_WITHDRAWABLE,
+            }
+        ),
+        # The receiving unit accepts, or objects (Art. 23) and the matter is routed again.
+        S.TRANSFERRED: frozenset({S.ACCEPTED, S.TRIAGED, *_WITHDRAWABLE}),
+        S.ASSIGNED: frozenset({S.ACCEPTED, S.TRIAGED, *_WITHDRAWABLE}),
+        S.REDIRECTED: frozenset({S.CLOSED}),
+        S.NOT_ACCEPTED: frozenset({S.CLOSED}),
+        S.ACCEPTED: frozenset({S.IN_PROGRESS, S.MERGED, *_WITHDRAWABLE}),
+        # in_progress → in_progress is the one extension (延期) of Art. 34.
+        S.IN_PROGRESS: frozenset({S.IN_PROGRESS, S.RESPONDED, *_WITHDRAWABLE}),
+        S.RESPONDED: frozenset({S.REVIEW_REQUESTED, S.CLOSED}),
+        S.REVIEW_REQUESTED: frozenset({S.REVIEWED, *_WITHDRAWABLE}),
+        S.REVIEWED: frozenset({S.REREVIEW_REQUESTED, S.CLOSED}),
+        S.REREVIEW_REQUESTED: frozenset({S.REREVIEWED, *_WITHDRAWABLE}),
+        S.REREVIEWED: frozenset({S.FINAL}),
+        S.FINAL: frozenset(),
+        S.CLOSED: frozenset(),
+        S.MERGED: frozenset(),
+        S.WITHDRAWN: frozenset(),
+    }
+)
+
+# Steps the petitioner is told about are public; internal routing steps are staff-only.
+STAFF_STEPS = frozenset({S.TRIAGED, S.IN_PROGRESS})
+
+# The limits that start running when a case enters a state (from the day after the event).
+DUE_ON_ENTRY: Mapping[CaseState, tuple[Rule, ...]] = MappingProxyType(
+    {
+        S.ACCEPTED: (Rule.HANDLE,),
+        S.TRANSFERRED: (Rule.OBJECT,),
+        S.ASSIGNED: (Rule.OBJECT,),
+        S.RESPONDED: (Rule.REVIEW_REQUEST,),
+        S.REVIEW_REQUESTED: (Rule.REVIEW_DECISION,),
+        S.REVIEWED: (Rule.REREVIEW_REQUEST,),
+        S.REREVIEW_REQUESTED: (Rule.REREVIEW_DECISION,),
+    }
+)
+
+# The outcome each state sets by itself, and the states that take one from the caller.
+IMPLIED_OUTCOME: Mapping[CaseState, CaseOutcome] = MappingProxyType(
+    {S.NOT_ACCEPTED: CaseOutcome.NOT_ACCEPTED, S.REDIRECTED: CaseOutcome.LEGAL_CHANNEL}
+)
+DECIDED_OUTCOMES = frozenset({CaseOutcome.SUPPORT, CaseOutcome.EXPLAIN, CaseOutcome.REJECT})
+OUTCOME_REQUIRED = frozenset({S.RESPONDED})
+OUTCOME_ALLOWED = frozenset({S.RESPONDED, S.REVIEWED, S.REREVIEWED})
+TRANSITION_ROLES = frozenset({Role.OFFICER, Role.LEADER, Role.SUPERVISOR, Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What the caller asks for besides the target state (all optional, checked by the guards)."""
+
+    outcome: str | None = None
+    classification: str | None = None
+    claim_type: int | None = None
+    extension_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transitioned:
+    """The case after a transition, the event written and the due dates attached."""
+
+    case: Case
+    event: CaseEvent
+    due: dict[str, Due]
+
+
+def label(state: str) -> str:
+    """The Chinese name of a state (the raw value for an unknown one)."""
+    try:
+        return STATE_LABELS[CaseState(state)]
+    except ValueError:
+        return state
+
+
+def may_transition(who: Principal, case: Case) -> bool:
+    """Officers of the case's line, leaders, supervisors and administrators change states."""
+    if who.role not in TRANSITION_ROLES:
+        return False
+    return who.role != Role.OFFICER or case.line_id in who.line_ids
+
+
+async def _case_for(session: AsyncSession, who: Principal, case_id: int) -> Case:
+    case = await session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"信访事项 {case_id} 不存在")
+    if not may_transition(who, case):
+        raise Forbidden("无权变更该信访事项的状态")
+    return case
+
+
+async def _state_events(session: AsyncSession, case_id: int) -> list[CaseEvent]:
+    return list(
+        await session.scalars(
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case_id, CaseEvent.kind == EVENT_KIND)
+            .order_by(CaseEvent.seq)
+        )
+    )
+
+
+def _extended(events: list[CaseEvent]) -> bool:
+    return any(e.data.get("extension") for e in events)
+
+
+async def allowed_next(session: AsyncSession, who: Principal, case_id: int) -> list[CaseState]:
+    """The states the caller may move the case to now (in table order); `forbidden` outside."""
+    case = await _case_for(session, who, case_id)
+    return _allowed(case, await _state_events(session, case.id))
+
+
+def _allowed(case: Case, events: list[CaseEvent]) -> list[CaseState]:
+    current = CaseState(case.state)
+    targets = TRANSITIONS[current]
+    return [
+        s
+        for s in CaseState
+        if s in targets and not (s is current and (_extended(events) or s is not S.IN_PROGRESS))
+    ]
+
+
+def _check_reason(reason: str) -> str:
+    text = reason.strip()
+    if not REASON_MIN <= len(text) <= REASON_MAX:
+        raise InvalidInput(
+            f"请填写理由（{REASON_MIN}–{REASON_MAX}字）",
+            fields={"reason": f"{REASON_MIN} to {REASON_MAX} characters"},
+        )
+    return text
+
+
+def _classification(case: Case, to: CaseState, change: Change) -> tuple[str | None, int | None]:
+    """The case's classification and claim type after the step (guards of Art. 31)."""
+    kind, claim_type = case.classification, case.claim_type
+    if change.classification is not None:
+        try:
+            kind = Classification(change.classification)
+        except ValueError:
+            choices = ", ".join(c.value for c in Classification)
+            raise InvalidInput(
+                f"未知的分类：{change.classification}",
+                fields={"classification": f"one of {choices}"},
+            ) from None
+        claim_type = change.claim_type
+    elif change.claim_type is not None:
+        raise InvalidInput(
+            "申诉求决类的子类须与分类一同提交", fields={"claim_type": "only with classification"}
+        )
+    if kind == Classification.CLAIM and claim_type not in CLAIM_TYPES:
+        raise InvalidInput(
+            "申诉求决类须选择子类（1–6）", fields={"claim_type": "1 to 6 for a claim"}
+        )
+    if kind is not None and kind != Classification.CLAIM and claim_type is not None:
+        raise InvalidInput(
+            "只有申诉求决类有子类", fields={"claim_type": "only for classification claim"}
+        )
+    if to is S.ACCEPTED and kind is None:
+        raise InvalidInput(
+            "受理前须依法分类（建议意见、检举控告、申诉求决）",
+            fields={"classification": "required to accept"},
+        )
+    return kind, claim_type
+
+
+def _outcome(case: Case, to: CaseState, change: Change) -> str | None:
+    if to in IMPLIED_OUTCOME:
+        if change.outcome is not None and change.outcome != IMPLIED_OUTCOME[to]:
+            raise InvalidInput(
+                f"“{label(to)}”的处理结果只能是{OUTCOME_LABELS[IMPLIED_OUTCOME[to]]}",
+                fields={"outcome": f"implied by {to}"},
+            )
+        return IMPLIED_OUTCOME[to]
+    if change.outcome is None:
+        if to in OUTCOME_REQUIRED:
+            raise InvalidInput(
+                "答复须给出处理结果（支持、解释说明、不支持）",
+                fields={"outcome": "required: support, explain or reject"},
+            )
+        return case.outcome
+    if to not in OUTCOME_ALLOWED:
+        raise InvalidInput(
+            f"变更为“{label(to)}”时不能给出处理结果", fields={"outcome": f"not for {to}"}
+        )
+    if change.outcome not in {o.value for o in DECIDED_OUTCOMES}:
+        raise InvalidInput(
+            f"未知或不适用的处理结果：{change.outcome}",
+            fields={"outcome": "one of support, explain, reject"},
+        )
+    return change.outcome
+
+
+def _handle_due_day(events: list[CaseEvent]) -> str | None:
+    for event in reversed(events):
+        handle = event.data.get("due", {}).get(Rule.HANDLE.value)
+        if handle:
+            return str(handle["date"])
+    return None
+
+
+def due_json(due: Due) -> dict[str, Any]:
+    """A due date as stored in the event: the day and the rule that produced it."""
+    return {"date": due.day.isoformat(), "rule": due.text}
+
+
+async def transition(
+    session: AsyncSession,
+    who: Principal,
+    case_id: int,
+    to_state: str,
+    *,
+    reason: str,
+    now: datetime,
+    change: Change | None = None,
+    extend_over: ExtendOver = ExtendOver.HOLIDAYS_AND_WEEKENDS,
+) -> Transitioned:
+    """Move the case to `to_state` inside the caller's transaction and record `state_changed`.
+
+    `not_found` / `forbidden` for the case; `conflict` naming the current state for a step the
+    table does not allow (or a second extension); `invalid_input` for a failed guard (reason,
+    outcome, classification, extension days); `calendar_unknown` when a deadline the step
+    attaches cannot be computed — the state is then unchanged, never left without its deadline.
+    """
+    change = change or Change()
+    case = await _case_for(session, who, case_id)
+    try:
+        to = CaseState(to_state)
+    except ValueError:
+        raise InvalidInput(
+            f"未知的状态：{to_state}", fields={"to": "one of the case states"}
+        ) from None
+    current = CaseState(case.state)
+    events = await _state_events(session, case.id)
+    if to not in _allowed(case, events):
+        more = "，且已延期一次" if to is current and to is S.IN_PROGRESS else ""
+        raise Conflict(f"当前状态为 {current}（{label(current)}）{more}，不能变更为 {to}")
+    text = _check_reason(reason)
+    kind, claim_type = _classification(case, to, change)
+    outcome = _outcome(case, to, change)
+    if change.extension_days is not None and to is not current:
+        raise InvalidInput("只有延期可以给出延期天数", fields={"extension_days": "only to extend"})
+    calendar = await load_calendar(session)
+    start = now.astimezone(HALL_TZ).date()
+    dues: dict[str, Due] = {}
+    if to is current:  # the extension: from the last day of the handling period
+        last = _handle_due_day(events)
+        if last is None:
+            raise Conflict(f"当前状态为 {current}，没有办理期限，不能延期")
+        extension = due_date(
+            Rule.EXTENSION,
+            date.fromisoformat(last),
+            calendar,
+            extend_over=extend_over,
+            days=change.extension_days,
+        )
+        dues[Rule.EXTENSION.value] = extension
+    for rule in DUE_ON_ENTRY.get(to, ()):
+        dues[rule.value] = due_date(rule, start, calendar, extend_over=extend_over)
+    data: dict[str, Any] = {"from": current.value, "to": to.value, "reason": text}
+    if to is current:
+        data["extension"] = True
+    if outcome != case.outcome:
+        data["outcome"] = outcome
+    if (kind, claim_type) != (case.classification, case.claim_type):
+        data["classification"] = kind
+        data["claim_type"] = claim_type
+    if dues:
+        data["due"] = {name: due_json(due) for name, due in dues.items()}
+    public = to not in STAFF_STEPS or to is current  # an extension is told to the petitioner
+    event = await append_event(
+        session,
+        case_id=case.id,
+        kind=EVENT_KIND,
+        at=now,
+        actor_id=who.user_id,
+        visibility=Visibility.PUBLIC if public else Visibility.STAFF,
+        data=data,
+    )
+    case.state = to
+    case.outcome = outcome
+    case.classification = kind
+    case.claim_type = claim_type
+    await session.flush()
+    return Transitioned(case=case, event=event, due=dues)
+
+
+async def current_due(session: AsyncSession, case: Case) -> dict[str, str] | None:
+    """The latest due date attached to the case ({"rule", "date"}), or None once it has ended.
+
+    An extension replaces the handling period's date; a terminal state has no running period.
+    """
+    if not TRANSITIONS[CaseState(case.state)]:
+        return None
+    for event in reversed(await _state_events(session, case.id)):
+        due = event.data.get("due")
+        if due:
+            rule, value = next(reversed(due.items()))
+            return {"rule": str(rule), "date": str(value["date"])}
+    return None

@@ -1,0 +1,125 @@
+"""The petitioner's progress query (查询): case number + query code → stage, handling unit, due
+date and the public timeline. It never returns personal data or non-public events.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hall import case_states
+from hall.deadlines import Rule
+from hall.errors import NotFound, RateLimited
+from hall.model import Case, CaseEvent, Line, Visibility
+from hall.registration import HALL_TZ
+
+# One message for a wrong number and a wrong code, so a guess learns nothing about either.
+NO_MATCH = "未找到该信访事项，或查询码不正确"
+EVENT_LABELS = {"registered": "登记"}
+
+
+class QueryThrottle:
+    """Sliding-window limit on failed queries per client address and per case number.
+
+    The same pattern as `hall.users.LoginThrottle`: the number key stops a distributed guess
+    at one case's code, the address key one client guessing across cases.
+    """
+
+    def __init__(self, *, max_failures: int = 10, window_s: float = 600.0) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failures.setdefault(key, deque())
+        while times and now - times[0] > self.window_s:
+            times.popleft()
+        return times
+
+    def _keys(self, number: str, address: str) -> tuple[str, str]:
+        return f"n:{number}", f"a:{address}"
+
+    def check(self, number: str, address: str) -> None:
+        """Raise `rate_limited` while either key has too many recent failures."""
+        now = time.monotonic()
+        for key in self._keys(number, address):
+            times = self._recent(key, now)
+            if len(times) >= self.max_failures:
+                retry = int(self.window_s - (now - times[0])) + 1
+                raise RateLimited("查询失败次数过多，请稍后再试", retry_after_s=retry)
+
+    def failed(self, number: str, address: str) -> None:
+        now = time.monotonic()
+        for key in self._keys(number, address):
+            self._recent(key, now).append(now)
+
+
+@dataclass(frozen=True, slots=True)
+class PublicEvent:
+    """One public timeline entry: what happened (in Chinese) and on which day (hall time)."""
+
+    kind: str
+    label: str
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class PublicStatus:
+    """What the public query shows: nothing personal, no notes, no staff events."""
+
+    number: str
+    state: str
+    stage: str
+    unit: str
+    due_date: str | None
+    due_label: str | None
+    events: list[PublicEvent]
+
+
+def _normalise(text: str) -> str:
+    return text.strip().upper()
+
+
+def _event_label(event: CaseEvent) -> str:
+    if event.kind == case_states.EVENT_KIND:
+        if event.data.get("extension"):
+            return "延长办理期限"
+        return case_states.label(str(event.data.get("to", "")))
+    return EVENT_LABELS.get(event.kind, event.kind)
+
+
+async def public_status(session: AsyncSession, number: str, query_code: str) -> PublicStatus:
+    """The public view of the case numbered `number` if `query_code` is its code.
+
+    `not_found` with the same message whether the number or the code is wrong.
+    """
+    case = await session.scalar(select(Case).where(Case.number == _normalise(number)))
+    # Compare even when the number is unknown, so both failures take the same path.
+    expected = case.query_code if case is not None else "-" * 6
+    if not hmac.compare_digest(_normalise(query_code).encode(), expected.encode()) or not case:
+        raise NotFound(NO_MATCH)
+    line = await session.get_one(Line, case.line_id)
+    events = await session.scalars(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.visibility == Visibility.PUBLIC)
+        .order_by(CaseEvent.seq)
+    )
+    due = await case_states.current_due(session, case)
+    return PublicStatus(
+        number=case.number,
+        state=case.state,
+        stage=case_states.label(case.state),
+        unit=f"{line.name}接谈室",
+        due_date=due["date"] if due else None,
+        due_label=case_states.RULE_LABELS[Rule(due["rule"])] if due else None,
+        events=[
+            PublicEvent(kind=e.kind, label=_event_label(e), day=e.at.astimezone(HALL_TZ).date())
+            for e in events
+        ],
+    )

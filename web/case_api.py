@@ -1,0 +1,144 @@
+"""HTTP edge of the case lifecycle (state transitions) and of the public progress query page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from hall import case_states, public_query
+from hall.case_states import Change
+from hall.errors import NotFound
+from hall.model import Case, CaseState
+from web import keys
+from web.api import parse_body
+from web.auth import PUBLIC, add_route, client_address, principal
+from web.errors import BadJson
+
+TRANSITION_ROLES = {"officer", "leader", "supervisor", "admin"}
+
+
+class TransitionBody(BaseModel):
+    """POST /api/cases/{case_id}/transitions."""
+
+    model_config = ConfigDict(extra="forbid")
+    to: str = Field(max_length=32)
+    reason: str = Field(max_length=2000)
+    outcome: str | None = Field(default=None, max_length=32)
+    classification: str | None = Field(default=None, max_length=32)
+    claim_type: int | None = None
+    extension_days: int | None = None
+
+
+class QueryBody(BaseModel):
+    """POST /api/public/query."""
+
+    model_config = ConfigDict(extra="forbid")
+    number: str = Field(max_length=32)
+    query_code: str = Field(max_length=16)
+
+
+def _state_json(case: Case, allowed: list[CaseState]) -> dict[str, Any]:
+    current = CaseState(case.state)
+    return {
+        "id": case.id,
+        "number": case.number,
+        "state": case.state,
+        "stage": case_states.label(case.state),
+        "outcome": case.outcome,
+        "classification": case.classification,
+        "claim_type": case.claim_type,
+        "allowed": [
+            {
+                "to": s.value,
+                "label": "延长办理期限" if s is current else case_states.label(s),
+                "extension": s is current,
+            }
+            for s in allowed
+        ],
+    }
+
+
+async def get_transitions(request: web.Request) -> web.StreamResponse:
+    case_id = int(request.match_info["case_id"])
+    who = principal(request)
+    async with request.app[keys.DB].reader() as session:
+        allowed = await case_states.allowed_next(session, who, case_id)
+        case = await session.get_one(Case, case_id)
+        return web.json_response(_state_json(case, allowed))
+
+
+async def post_transition(request: web.Request) -> web.StreamResponse:
+    body = await parse_body(request, TransitionBody)
+    case_id = int(request.match_info["case_id"])
+    who = principal(request)
+    app = request.app
+    async with app[keys.DB].transaction() as session:
+        done = await case_states.transition(
+            session,
+            who,
+            case_id,
+            body.to,
+            reason=body.reason,
+            now=app[keys.CLOCK].now(),
+            change=Change(
+                outcome=body.outcome,
+                classification=body.classification,
+                claim_type=body.claim_type,
+                extension_days=body.extension_days,
+            ),
+            extend_over=app[keys.CONFIG].case.extend_rule,
+        )
+        allowed = await case_states.allowed_next(session, who, case_id)
+        result = _state_json(done.case, allowed)
+    result["due"] = {name: case_states.due_json(due) for name, due in done.due.items()}
+    return web.json_response(result)
+
+
+@aiohttp_jinja2.template("query.html")
+async def query_page(request: web.Request) -> dict[str, Any]:
+    # No session data in the page: the query is the same for everyone.
+    return {"who": None, "csrf_token": ""}
+
+
+async def public_query_api(request: web.Request) -> web.StreamResponse:
+    """Public, no session, no CSRF token: see docs/http-api.md for why that is safe."""
+    if request.content_type != "application/json":
+        # A cross-site form cannot send JSON without a CORS preflight, which is never granted.
+        raise BadJson("请以JSON提交查询（Content-Type: application/json）")
+    body = await parse_body(request, QueryBody)
+    number = body.number.strip().upper()
+    address = client_address(request)
+    throttle = request.app[keys.QUERY_THROTTLE]
+    throttle.check(number, address)
+    try:
+        async with request.app[keys.DB].reader() as session:
+            status = await public_query.public_status(session, number, body.query_code)
+    except NotFound:
+        throttle.failed(number, address)
+        raise
+    return web.json_response(
+        {
+            "number": status.number,
+            "state": status.state,
+            "stage": status.stage,
+            "unit": status.unit,
+            "due": (
+                {"date": status.due_date, "label": status.due_label} if status.due_date else None
+            ),
+            "events": [
+                {"kind": e.kind, "label": e.label, "date": e.day.isoformat()} for e in status.events
+            ],
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def setup(app: web.Application) -> None:
+    path = "/api/cases/{case_id:\\d+}/transitions"
+    add_route(app, "GET", path, get_transitions, TRANSITION_ROLES)
+    add_route(app, "POST", path, post_transition, TRANSITION_ROLES)
+    add_route(app, "GET", "/query", query_page, PUBLIC)
+    add_route(app, "POST", "/api/public/query", public_query_api, PUBLIC)
