@@ -48,7 +48,9 @@ def alembic_config(url: str) -> AlembicConfig:
 
 
 def _upgrade(url: str) -> None:
-    command.upgrade(alembic_config(url), "head")
+    # "heads": independent revisions written side by side apply together until a merge
+    # revision joins them.
+    command.upgrade(alembic_config(url), "heads")
 
 
 async def migrate(url: str) -> None:
