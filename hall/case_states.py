@@ -16,7 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hall.calendar import load_calendar
 from hall.deadlines import Due, Rule, due_date
 from hall.errors import Conflict, Forbidden, InvalidInput, NotFound
-from hall.model import Case, CaseEvent, CaseOutcome, CaseState, Classification, Role, Visibility
+from hall.model import (
+    Case,
+    CaseEvent,
+    CaseOutcome,
+    CaseState,
+    Classification,
+    Department,
+    Role,
+    Visibility,
+)
 from hall.registration import HALL_TZ
 from hall.settings import ExtendOver
 from hall.timeline import append_event
@@ -140,6 +149,8 @@ DECIDED_OUTCOMES = frozenset({CaseOutcome.SUPPORT, CaseOutcome.EXPLAIN, CaseOutc
 OUTCOME_REQUIRED = frozenset({S.RESPONDED})
 OUTCOME_ALLOWED = frozenset({S.RESPONDED, S.REVIEWED, S.REREVIEWED})
 TRANSITION_ROLES = frozenset({Role.OFFICER, Role.LEADER, Role.SUPERVISOR, Role.ADMIN})
+# Transfer (转送) and assignment (交办) name the responsible department (责任单位).
+TO_DEPARTMENT = frozenset({S.TRANSFERRED, S.ASSIGNED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +161,7 @@ class Change:
     classification: str | None = None
     claim_type: int | None = None
     extension_days: int | None = None
+    department: str | None = None  # a department code, for transferred / assigned
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,13 +188,47 @@ def may_transition(who: Principal, case: Case) -> bool:
     return who.role != Role.OFFICER or case.line_id in who.line_ids
 
 
-async def _case_for(session: AsyncSession, who: Principal, case_id: int) -> Case:
+def handled_by(who: Principal, case: Case) -> bool:
+    """True when `who` is an account of the department currently handling the case."""
+    return (
+        who.role == Role.DEPARTMENT
+        and who.department_id is not None
+        and case.department_id == who.department_id
+    )
+
+
+async def _case_for(
+    session: AsyncSession, who: Principal, case_id: int, *, department_step: bool = False
+) -> Case:
     case = await session.get(Case, case_id)
     if case is None:
         raise NotFound(f"信访事项 {case_id} 不存在")
-    if not may_transition(who, case):
+    allowed = handled_by(who, case) if department_step else may_transition(who, case)
+    if not allowed:
         raise Forbidden("无权变更该信访事项的状态")
     return case
+
+
+async def _department(session: AsyncSession, to: CaseState, change: Change) -> Department | None:
+    """The department a transfer or assignment names (required there, refused elsewhere)."""
+    if to not in TO_DEPARTMENT:
+        if change.department is not None:
+            raise InvalidInput(
+                f"变更为“{label(to)}”时不能指定责任单位", fields={"department": f"not for {to}"}
+            )
+        return None
+    if not change.department:
+        raise InvalidInput(
+            "转送、交办须指定责任单位", fields={"department": "required: a department code"}
+        )
+    department = await session.scalar(
+        select(Department).where(Department.code == change.department)
+    )
+    if department is None:
+        raise InvalidInput(
+            f"未知的责任单位：{change.department}", fields={"department": "unknown department"}
+        )
+    return department
 
 
 async def _state_events(session: AsyncSession, case_id: int) -> list[CaseEvent]:
@@ -308,6 +354,7 @@ async def transition(
     now: datetime,
     change: Change | None = None,
     extend_over: ExtendOver = ExtendOver.HOLIDAYS_AND_WEEKENDS,
+    department_step: bool = False,
 ) -> Transitioned:
     """Move the case to `to_state` inside the caller's transaction and record `state_changed`.
 
@@ -315,9 +362,11 @@ async def transition(
     table does not allow (or a second extension); `invalid_input` for a failed guard (reason,
     outcome, classification, extension days); `calendar_unknown` when a deadline the step
     attaches cannot be computed — the state is then unchanged, never left without its deadline.
+    `department_step` is for `hall.departments`: the handling department's account acts, and
+    that module checks which steps it may take.
     """
     change = change or Change()
-    case = await _case_for(session, who, case_id)
+    case = await _case_for(session, who, case_id, department_step=department_step)
     try:
         to = CaseState(to_state)
     except ValueError:
@@ -332,6 +381,7 @@ async def transition(
     text = _check_reason(reason)
     kind, claim_type = _classification(case, to, change)
     outcome = _outcome(case, to, change)
+    department = await _department(session, to, change)
     if change.extension_days is not None and to is not current:
         raise InvalidInput("只有延期可以给出延期天数", fields={"extension_days": "only to extend"})
     calendar = await load_calendar(session)
@@ -359,6 +409,8 @@ async def transition(
     if (kind, claim_type) != (case.classification, case.claim_type):
         data["classification"] = kind
         data["claim_type"] = claim_type
+    if department is not None:
+        data["department"] = {"code": department.code, "name": department.name}
     if dues:
         data["due"] = {name: due_json(due) for name, due in dues.items()}
     public = to not in STAFF_STEPS or to is current  # an extension is told to the petitioner
@@ -375,6 +427,10 @@ async def transition(
     case.outcome = outcome
     case.classification = kind
     case.claim_type = claim_type
+    if department is not None:
+        case.department_id = department.id
+    elif to is S.TRIAGED:
+        case.department_id = None  # routed again: no department handles it any more
     await session.flush()
     return Transitioned(case=case, event=event, due=dues)
 

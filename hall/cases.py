@@ -25,6 +25,10 @@ from hall.model import (
 from hall.privacy import mask_id_number, mask_phone
 from hall.users import Principal
 
+# Staff-visibility events a department still sees on its case: its own handling steps.
+DEPARTMENT_EVENT_KINDS = frozenset(
+    {"department_acknowledged", "department_objected", "supervision_opened", "supervision_feedback"}
+)
 STAFF_ROLES = (Role.OFFICER, Role.DESK, Role.LEADER, Role.SUPERVISOR, Role.ADMIN)
 # Roles that may see a petitioner's identity number and phone in full (each read audited).
 UNMASK_ROLES = (Role.OFFICER, Role.DESK, Role.LEADER, Role.SUPERVISOR, Role.ADMIN)
@@ -61,7 +65,14 @@ class CaseView:
     visits: list[VisitView]
 
 
+def may_read(who: Principal, case: Case) -> bool:
+    """Whether `who` may read the case file (the case page's rule)."""
+    return _may_read(who, case)
+
+
 def _may_read(who: Principal, case: Case) -> bool:
+    if who.role == Role.DEPARTMENT:
+        return who.department_id is not None and case.department_id == who.department_id
     if who.role in (Role.DESK, Role.LEADER, Role.SUPERVISOR, Role.ADMIN):
         return True
     return who.role == Role.OFFICER and case.line_id in who.line_ids
@@ -84,6 +95,16 @@ async def case_view(session: AsyncSession, who: Principal, case_id: int) -> Case
             .order_by(CaseEvent.seq)
         )
     )
+    if who.role == Role.DEPARTMENT:
+        # A department reads what the petitioner may read plus its own handling, never the
+        # bureau's internal notes (a 检举控告 must not reach the accused unit through them).
+        events = [
+            e
+            for e in events
+            if e.visibility in (Visibility.PUBLIC, Visibility.PETITIONER)
+            or e.kind in DEPARTMENT_EVENT_KINDS
+            or (e.kind == "state_changed" and e.actor_id == who.user_id)
+        ]
     rows = await session.execute(
         select(Visit, User.display_name)
         .join(User, User.id == Visit.officer_id)
@@ -149,11 +170,14 @@ async def unmasked_petitioner(
 
 async def list_cases(session: AsyncSession, who: Principal, *, limit: int = 100) -> list[Case]:
     """The newest cases the caller may read."""
+    query = select(Case).order_by(Case.id.desc()).limit(limit)
     if who.role == Role.DEPARTMENT:
-        return []  # departments see the cases assigned to them; assignment is not built yet
+        # A department sees the cases it handles now (transferred or assigned to it).
+        if who.department_id is None:
+            return []
+        return list(await session.scalars(query.where(Case.department_id == who.department_id)))
     if who.role not in STAFF_ROLES:
         raise Forbidden("无权查看信访事项列表")
-    query = select(Case).order_by(Case.id.desc()).limit(limit)
     if who.role == Role.OFFICER:
         query = query.where(Case.line_id.in_(who.line_ids))
     return list(await session.scalars(query))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall.lines import FUNCTION_ROOMS, LINES
-from hall.model import Line, Role, Room, Terminal, User, Village
+from hall.model import Department, Line, Role, Room, Terminal, User, Village
 from hall.users import add_user
 
 DEMO_PASSWORD = "jiefang-demo"  # noqa: S105 - demo mode only, printed at start-up
@@ -18,6 +18,12 @@ DEMO_VILLAGES: tuple[tuple[str, str, str], ...] = (
     ("zhangzhuang", "张庄村", "城关镇"),
     ("lijiawan", "李家湾村", "河西乡"),
     ("wangqiao", "王桥社区", "新城街道"),
+)
+
+# Responsible departments (责任单位): code, name, region; each gets the account dept-<code>.
+DEMO_DEPARTMENTS: tuple[tuple[str, str, str], ...] = (
+    ("zhujian", "县住建局", "本县"),
+    ("renshe", "县人社局", "本县"),
 )
 
 
@@ -76,6 +82,7 @@ async def seed_demo(session: AsyncSession, *, now: datetime) -> list[DemoLogin]:
         lines: tuple[str, ...] = (),
         terminal_id: int | None = None,
         room_id: int | None = None,
+        department_id: int | None = None,
     ) -> None:
         if username not in users:
             await add_user(
@@ -88,6 +95,7 @@ async def seed_demo(session: AsyncSession, *, now: datetime) -> list[DemoLogin]:
                 line_codes=lines,
                 terminal_id=terminal_id,
                 room_id=room_id,
+                department_id=department_id,
             )
         logins.append(DemoLogin(role, username, DEMO_PASSWORD, what))
 
@@ -113,4 +121,17 @@ async def seed_demo(session: AsyncSession, *, now: datetime) -> list[DemoLogin]:
     await ensure("supervisor", Role.SUPERVISOR, "督查员", "督查")
     await ensure("admin", Role.ADMIN, "系统管理员", "管理")
     await ensure("hall-board", Role.DISPLAY, "大厅叫号屏", "叫号屏（/board）")
+    departments = {d.code: d for d in await session.scalars(select(Department))}
+    for code, name, region in DEMO_DEPARTMENTS:
+        if code not in departments:
+            departments[code] = Department(code=code, name=name, region=region)
+            session.add(departments[code])
+            await session.flush()
+        await ensure(
+            f"dept-{code}",
+            Role.DEPARTMENT,
+            f"{name}经办人",
+            f"{name}（责任单位）",
+            department_id=departments[code].id,
+        )
     return logins

@@ -251,6 +251,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"))
     room_id: Mapped[int | None] = mapped_column(ForeignKey("rooms.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     lines: Mapped[list[Line]] = relationship(secondary="officer_lines", lazy="selectin")
@@ -298,6 +299,9 @@ class Case(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))  # CaseOutcome
     classification: Mapped[str | None] = mapped_column(String(32))  # Classification
     claim_type: Mapped[int | None] = mapped_column(Integer)  # 1–6 for a claim (申诉求决)
+    # The responsible department (责任单位) handling it, and the leader who owns it (包案).
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class CaseEvent(Base):
@@ -465,3 +469,64 @@ class CalendarOverride(Base):
     note: Mapped[str] = mapped_column(String(200), default="")
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime]
+
+
+class NoticeDelivery(Base):
+    """One delivery (送达) of a written notice of a case: which notice, when, how and by whom.
+
+    `kind`: acceptance (受理告知书) | not_accepted (不予受理告知书) | extension (延期告知书) |
+    decision (处理意见书); `method`: 当面 | 邮寄 | 短信 | 终端.
+    """
+
+    __tablename__ = "notice_deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    delivered_at: Mapped[datetime]
+    method: Mapped[str] = mapped_column(String(16))
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime]
+
+
+class Department(Base):
+    """A responsible department (责任单位) that receives transferred and assigned cases."""
+
+    __tablename__ = "departments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Supervision(Base):
+    """A supervision (督办) of a case by the bureau, with the department's feedback deadline."""
+
+    __tablename__ = "supervisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    opened_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    feedback_due: Mapped[date] = mapped_column(Date)
+    feedback: Mapped[str | None] = mapped_column(Text)
+    feedback_at: Mapped[datetime | None]
+    feedback_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Evaluation(Base):
+    """The petitioner's satisfaction evaluation (满意度评价) of one response, or its expiry.
+
+    One row per response: `response_seq` is the timeline seq of the `responded` step.
+    """
+
+    __tablename__ = "evaluations"
+    __table_args__ = (UniqueConstraint("case_id", "response_seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    response_seq: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))  # evaluated | expired
+    grade: Mapped[str | None] = mapped_column(String(32))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(16), default="")  # query | terminal
+    at: Mapped[datetime]

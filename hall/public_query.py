@@ -16,12 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hall import case_states
 from hall.deadlines import Rule
 from hall.errors import NotFound, RateLimited
-from hall.model import Case, CaseEvent, Line, Visibility
+from hall.model import Case, CaseEvent, Department, Line, Visibility
 from hall.registration import HALL_TZ
 
 # One message for a wrong number and a wrong code, so a guess learns nothing about either.
 NO_MATCH = "未找到该信访事项，或查询码不正确"
-EVENT_LABELS = {"registered": "登记"}
+EVENT_LABELS = {
+    "registered": "登记",
+    "department_acknowledged": "责任单位签收",
+    "leader_owned": "领导包案",
+    "evaluation": "满意度评价",
+    "evaluation_expired": "评价期限届满",
+}
 
 
 class QueryThrottle:
@@ -94,8 +100,8 @@ def _event_label(event: CaseEvent) -> str:
     return EVENT_LABELS.get(event.kind, event.kind)
 
 
-async def public_status(session: AsyncSession, number: str, query_code: str) -> PublicStatus:
-    """The public view of the case numbered `number` if `query_code` is its code.
+async def matching_case(session: AsyncSession, number: str, query_code: str) -> Case:
+    """The case numbered `number` if `query_code` is its code.
 
     `not_found` with the same message whether the number or the code is wrong.
     """
@@ -104,7 +110,18 @@ async def public_status(session: AsyncSession, number: str, query_code: str) -> 
     expected = case.query_code if case is not None else "-" * 6
     if not hmac.compare_digest(_normalise(query_code).encode(), expected.encode()) or not case:
         raise NotFound(NO_MATCH)
+    return case
+
+
+async def public_status(session: AsyncSession, number: str, query_code: str) -> PublicStatus:
+    """The public view of the case numbered `number` if `query_code` is its code.
+
+    `not_found` with the same message whether the number or the code is wrong.
+    """
+    case = await matching_case(session, number, query_code)
     line = await session.get_one(Line, case.line_id)
+    # The handling unit: the responsible department once transferred or assigned.
+    department = await session.get(Department, case.department_id) if case.department_id else None
     events = await session.scalars(
         select(CaseEvent)
         .where(CaseEvent.case_id == case.id, CaseEvent.visibility == Visibility.PUBLIC)
@@ -115,7 +132,7 @@ async def public_status(session: AsyncSession, number: str, query_code: str) -> 
         number=case.number,
         state=case.state,
         stage=case_states.label(case.state),
-        unit=f"{line.name}接谈室",
+        unit=department.name if department else f"{line.name}接谈室",
         due_date=due["date"] if due else None,
         due_label=case_states.RULE_LABELS[Rule(due["rule"])] if due else None,
         events=[

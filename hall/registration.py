@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall import queue
+from hall.calendar import CalendarUnknown, load_calendar
+from hall.deadlines import Rule, due_date
 from hall.errors import Conflict, Forbidden, InvalidInput
 from hall.model import (
     Case,
@@ -27,7 +29,7 @@ from hall.model import (
     Visibility,
 )
 from hall.privacy import id_number_problem, phone_problem
-from hall.settings import QueueSettings
+from hall.settings import ExtendOver, QueueSettings
 from hall.timeline import append_event
 from hall.users import Principal
 
@@ -35,6 +37,8 @@ from hall.users import Principal
 HALL_TZ = timezone(timedelta(hours=8))
 _QUERY_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 MAX_SUMMARY = 2000
+# The periods that run from receipt (登记): the law's 15 days and the hall's stricter promise.
+RECEIPT_RULES = (Rule.ACCEPT, Rule.GENERAL_REPLY)
 # A petitioner holds at most one ticket in these states at a time.
 ACTIVE_STATES = (TicketState.WAITING, TicketState.OFFERED, TicketState.SERVING)
 
@@ -151,6 +155,7 @@ async def register(
     channel: Channel,
     now: datetime,
     settings: QueueSettings,
+    extend_over: ExtendOver = ExtendOver.HOLIDAYS_AND_WEEKENDS,
 ) -> Registered:
     """Validate, store the petitioner, open a case and put a ticket in the line's queue.
 
@@ -193,7 +198,12 @@ async def register(
         at=now,
         actor_id=actor.user_id,
         visibility=Visibility.PUBLIC,
-        data={"line": line.code, "channel": channel, "proxy": case.proxy},
+        data={
+            "line": line.code,
+            "channel": channel,
+            "proxy": case.proxy,
+            "due": await receipt_dues(session, now, extend_over),
+        },
     )
     ticket = await queue.enqueue(
         session,
@@ -212,3 +222,25 @@ async def register(
         approver_id=approver_id,
     )
     return Registered(case=case, ticket=ticket, line=line)
+
+
+async def receipt_dues(
+    session: AsyncSession, now: datetime, extend_over: ExtendOver
+) -> dict[str, dict[str, str]]:
+    """The due dates that run from receipt at `now`, as stored in the `registered` event.
+
+    Each is `{"date", "rule"}`; one the official calendar cannot compute is `{"error", "rule"}`
+    naming the date to enter, so the case shows a deadline to fix rather than none (the
+    registration itself is not refused: the petitioner is in the hall).
+    """
+    calendar = await load_calendar(session)
+    start = now.astimezone(HALL_TZ).date()
+    dues: dict[str, dict[str, str]] = {}
+    for rule in RECEIPT_RULES:
+        try:
+            due = due_date(rule, start, calendar, extend_over=extend_over)
+        except CalendarUnknown as exc:
+            dues[rule.value] = {"error": exc.message, "rule": rule.value}
+        else:
+            dues[rule.value] = {"date": due.day.isoformat(), "rule": due.text}
+    return dues

@@ -147,6 +147,13 @@ class CaseSettings:
             "help": "A case is due soon this many calendar days or fewer before its due date."
         },
     )
+    evaluation_days: int = field(
+        default=30,
+        metadata={
+            "help": "Calendar days after a response (答复) during which the petitioner may "
+            "evaluate it (满意度评价); afterwards the evaluation is recorded as expired."
+        },
+    )
 
     def __post_init__(self) -> None:
         # Fail at start-up on a typo in the environment rather than count deadlines wrongly.
@@ -155,6 +162,8 @@ class CaseSettings:
             raise ValueError(f"case.extend_over is {self.extend_over!r}; expected one of {choices}")
         if self.due_soon_days < 0:
             raise ValueError(f"case.due_soon_days is {self.due_soon_days}; expected 0 or more")
+        if self.evaluation_days < 1:
+            raise ValueError(f"case.evaluation_days is {self.evaluation_days}; expected 1 or more")
 
     @property
     def extend_rule(self) -> ExtendOver:

@@ -34,6 +34,7 @@ class Principal:
     terminal_id: int | None
     room_id: int | None
     csrf_token: str
+    department_id: int | None = None  # 责任单位 of a department account
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
@@ -59,6 +60,7 @@ async def add_user(
     line_codes: tuple[str, ...] = (),
     terminal_id: int | None = None,
     room_id: int | None = None,
+    department_id: int | None = None,
 ) -> User:
     """Create an account; `conflict` if the username exists, `invalid_input` on a weak password."""
     if len(password) < 8:
@@ -77,6 +79,7 @@ async def add_user(
         role=role,
         terminal_id=terminal_id,
         room_id=room_id,
+        department_id=department_id,
         created_at=now,
         lines=lines,
     )
@@ -146,6 +149,7 @@ async def principal_for(session: AsyncSession, token: str, *, now: datetime) -> 
         terminal_id=user.terminal_id,
         room_id=user.room_id,
         csrf_token=login.csrf_token,
+        department_id=user.department_id,
     )
 
 

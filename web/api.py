@@ -130,6 +130,7 @@ async def create_visit_request(request: web.Request) -> web.StreamResponse:
             channel=channel,
             now=app[keys.CLOCK].now(),
             settings=app[keys.CONFIG].queue,
+            extend_over=app[keys.CONFIG].case.extend_rule,
         )
     await app[keys.QUEUE].changed([done.line.id])
     async with app[keys.DB].reader() as session:

@@ -30,6 +30,7 @@ class TransitionBody(BaseModel):
     classification: str | None = Field(default=None, max_length=32)
     claim_type: int | None = None
     extension_days: int | None = None
+    department: str | None = Field(default=None, max_length=32)
 
 
 class QueryBody(BaseModel):
@@ -88,6 +89,7 @@ async def post_transition(request: web.Request) -> web.StreamResponse:
                 classification=body.classification,
                 claim_type=body.claim_type,
                 extension_days=body.extension_days,
+                department=body.department,
             ),
             extend_over=app[keys.CONFIG].case.extend_rule,
         )

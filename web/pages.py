@@ -167,4 +167,4 @@ def setup(app: web.Application) -> None:
     add_route(app, "GET", "/terminal", terminal_page, {"terminal"})
     add_route(app, "GET", "/console", console_page, {"officer", "leader"})
     add_route(app, "GET", "/cases", cases_page, STAFF | {"department"})
-    add_route(app, "GET", "/cases/{case_id:\\d+}", case_page, STAFF)
+    add_route(app, "GET", "/cases/{case_id:\\d+}", case_page, STAFF | {"department"})

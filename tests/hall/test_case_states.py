@@ -27,8 +27,8 @@ CLAIM = Change(classification="claim", claim_type=3)
 PATHS: dict[CaseState, list[tuple[CaseState, Change]]] = {
     S.REGISTERED: [],
     S.TRIAGED: [(S.TRIAGED, Change())],
-    S.TRANSFERRED: [(S.TRIAGED, Change()), (S.TRANSFERRED, Change())],
-    S.ASSIGNED: [(S.TRIAGED, Change()), (S.ASSIGNED, Change())],
+    S.TRANSFERRED: [(S.TRIAGED, Change()), (S.TRANSFERRED, Change(department="zhujian"))],
+    S.ASSIGNED: [(S.TRIAGED, Change()), (S.ASSIGNED, Change(department="renshe"))],
     S.REDIRECTED: [(S.TRIAGED, Change()), (S.REDIRECTED, Change())],
     S.NOT_ACCEPTED: [(S.TRIAGED, Change()), (S.NOT_ACCEPTED, Change())],
     S.ACCEPTED: [(S.TRIAGED, Change()), (S.ACCEPTED, CLAIM)],

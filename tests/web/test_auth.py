@@ -113,6 +113,7 @@ ROLE_USERS = {
     "leader": "leader",
     "supervisor": "supervisor",
     "admin": "admin",
+    "department": "dept-zhujian",
 }
 
 
@@ -127,6 +128,8 @@ async def test_role_matrix_on_every_route(server: TestServer, client_as: ClientF
         "{petitioner_id}": "1",
         "{recording_id}": "1",
         "{code}": "urban",
+        "{supervision_id}": "1",
+        "{kind}": "acceptance",
     }
     checked = 0
     async with TestClient(server) as anonymous:

@@ -41,6 +41,7 @@ if (panel) {
     if (value("t-claim-type")) body.claim_type = Number(value("t-claim-type"));
     if (value("t-outcome")) body.outcome = value("t-outcome");
     if (value("t-days")) body.extension_days = Number(value("t-days"));
+    if (value("t-department")) body.department = value("t-department");
     try {
       await api("POST", path, body);
       location.reload();
@@ -49,4 +50,166 @@ if (panel) {
       error.hidden = false;
     }
   });
+}
+
+// Deadlines (办理期限) with their rules and flags, the notices (告知书) and their deliveries.
+const deadlines = document.getElementById("deadlines");
+
+function cell(text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  return td;
+}
+
+function row(...texts) {
+  const tr = document.createElement("tr");
+  tr.append(...texts.map(cell));
+  return tr;
+}
+
+function renderDeadlines(info) {
+  const badge = document.getElementById("due-badge");
+  badge.hidden = !(info.overdue || info.due_soon);
+  badge.textContent = info.overdue ? "已超期" : "即将到期";
+  badge.className = info.overdue ? "badge badge-urgent" : "badge badge-priority";
+  const error = document.getElementById("due-error");
+  error.hidden = !info.deadline?.error;
+  error.textContent = info.deadline?.error ? `期限无法计算，请管理员补录官方日历：${info.deadline.error}` : "";
+  document.getElementById("deadline-rows").replaceChildren(
+    ...info.deadlines.map((d) => row(d.label, d.date ?? "无法计算", d.error ?? d.text)),
+  );
+  if (info.deadlines.length === 0) {
+    document.getElementById("deadline-rows").replaceChildren(row("暂无", "", ""));
+  }
+  document.getElementById("notice-list").replaceChildren(
+    ...info.notices.map((n) => {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = n.url;
+      a.textContent = n.title;
+      a.dataset.kind = n.kind;
+      li.append(a);
+      return li;
+    }),
+  );
+  const kind = document.getElementById("d-kind");
+  kind.replaceChildren(
+    ...info.notices.map((n) => {
+      const option = document.createElement("option");
+      option.value = n.kind;
+      option.textContent = n.title;
+      return option;
+    }),
+  );
+  document.getElementById("delivery-form").hidden = info.notices.length === 0;
+  document.getElementById("delivery-rows").replaceChildren(
+    ...info.deliveries.map((d) =>
+      row(d.title, new Date(d.delivered_at).toLocaleString("zh-CN"), d.method, d.by),
+    ),
+  );
+}
+
+if (deadlines) {
+  const path = `/api/cases/${deadlines.dataset.case}/deadlines`;
+  const load = () =>
+    api("GET", path).then(renderDeadlines, () => {
+      deadlines.hidden = true; // 403: this account does not read deadlines and notices
+    });
+  load();
+  document.getElementById("delivery-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = document.getElementById("d-error");
+    error.hidden = true;
+    const body = { method: value("d-method") };
+    if (value("d-at")) body.delivered_at = new Date(value("d-at")).toISOString();
+    try {
+      await api("POST", `/api/cases/${deadlines.dataset.case}/notices/${value("d-kind")}/deliveries`, body);
+      await load();
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+    }
+  });
+}
+
+// Responsible departments (责任单位): the department signs for the case (签收), objects within
+// its period or replies (答复); supervisors open a 督办, a leader owns the case (包案).
+const departmentPanel = document.getElementById("department");
+const OVERLAYS = { supervised: "督办中", leader_owned: "领导包案" };
+const EVALUATION = { not_open: "尚未答复", open: "可评价", evaluated: "已评价", expired: "评价期限已届满" };
+
+function showDepartment(info) {
+  const role = departmentPanel.dataset.role;
+  const text = (id, t) => {
+    document.getElementById(id).textContent = t;
+  };
+  text("dp-unit", info.department ? info.department.name : "—");
+  text("dp-ack", info.acknowledged ? "已签收" : info.department ? "未签收" : "—");
+  text("dp-object-due", info.object_due ?? "—");
+  text("dp-supervision", info.supervision ? `反馈期限 ${info.supervision.feedback_due}：${info.supervision.reason}` : "—");
+  text("dp-overlays", info.overlays.map((o) => OVERLAYS[o] ?? o).join("、") || "—");
+  text("dp-evaluation", EVALUATION[info.evaluation.state] ?? info.evaluation.state);
+  const routed = ["transferred", "assigned"].includes(info.state);
+  document.getElementById("dp-actions").hidden = !info.handles;
+  document.getElementById("dp-acknowledge").hidden = !(routed && !info.acknowledged);
+  document.getElementById("dp-object-form").hidden = !(routed && info.may_object);
+  const replies = (routed && info.acknowledged) || ["accepted", "in_progress"].includes(info.state);
+  document.getElementById("dp-reply-form").hidden = !replies;
+  document.getElementById("dp-feedback-form").hidden = !info.supervision;
+  const supervises = ["supervisor", "admin"].includes(role) && info.department && !info.supervision;
+  document.getElementById("dp-supervise-form").hidden = !supervises;
+  document.getElementById("dp-own").hidden = !(role === "leader" && !info.overlays.includes("leader_owned"));
+  departmentPanel.hidden = false;
+}
+
+if (departmentPanel) {
+  const caseId = departmentPanel.dataset.case;
+  let supervisionId = null;
+  const act = async (path, body) => {
+    const error = document.getElementById("dp-error");
+    error.hidden = true;
+    try {
+      await api("POST", path, body);
+      location.reload();
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+    }
+  };
+  const on = (id, kind, handler) =>
+    document.getElementById(id).addEventListener(kind, (event) => {
+      event.preventDefault();
+      handler();
+    });
+  on("dp-acknowledge", "click", () => act(`/api/cases/${caseId}/acknowledgement`));
+  on("dp-object-form", "submit", () => act(`/api/cases/${caseId}/objection`, { ground: value("dp-ground") }));
+  on("dp-reply-form", "submit", () =>
+    act(`/api/cases/${caseId}/reply`, { outcome: value("dp-outcome"), text: value("dp-text") }),
+  );
+  on("dp-feedback-form", "submit", () =>
+    act(`/api/supervisions/${supervisionId}/feedback`, { feedback: value("dp-feedback") }),
+  );
+  on("dp-supervise-form", "submit", () =>
+    act(`/api/cases/${caseId}/supervisions`, { reason: value("dp-reason"), feedback_due: value("dp-due") }),
+  );
+  on("dp-own", "click", () => act(`/api/cases/${caseId}/ownership`));
+  api("GET", `/api/cases/${caseId}/department`).then((info) => {
+    supervisionId = info.supervision?.id ?? null;
+    showDepartment(info);
+  }, () => {});
+}
+
+// The department choice of a transfer or assignment (转送、交办).
+const departmentSelect = document.getElementById("t-department");
+if (departmentSelect) {
+  api("GET", "/api/departments").then((data) => {
+    departmentSelect.append(
+      ...data.departments.map((d) => {
+        const option = document.createElement("option");
+        option.value = d.code;
+        option.textContent = d.name;
+        return option;
+      }),
+    );
+  }, () => {}); // 403: this account does not route cases
 }

@@ -38,8 +38,62 @@ form.addEventListener("submit", async (event) => {
   const data = await res.json();
   if (res.ok) {
     show(data);
+    loadEvaluation();
   } else {
     error.textContent = data?.error?.message ?? `查询失败（HTTP ${res.status}）`;
     error.hidden = false;
+  }
+});
+
+// Satisfaction evaluation (满意度评价) of the answer, once per answer, within the window.
+const evaluation = document.getElementById("evaluation");
+const evaluationForm = document.getElementById("evaluation-form");
+
+async function publicPost(path, extra) {
+  const res = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify({
+      number: document.getElementById("q-number").value,
+      query_code: document.getElementById("q-code").value,
+      ...extra,
+    }),
+    credentials: "omit",
+  });
+  return { ok: res.ok, status: res.status, data: await res.json() };
+}
+
+function showEvaluation(status) {
+  const text = {
+    not_open: "事项答复后可以评价。",
+    open: `请在 ${status.deadline} 前评价。`,
+    evaluated: `您的评价：${status.grade_label}。感谢您的评价。`,
+    expired: `评价期限已于 ${status.deadline} 届满。`,
+  }[status.state];
+  document.getElementById("e-state").textContent = text ?? status.state;
+  evaluationForm.hidden = status.state !== "open";
+  evaluation.hidden = false;
+}
+
+async function loadEvaluation() {
+  evaluation.hidden = true;
+  const { ok, data } = await publicPost("/api/public/evaluation/status", {});
+  if (ok) showEvaluation(data);
+}
+
+evaluationForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const errorBox = document.getElementById("e-error");
+  errorBox.hidden = true;
+  const grade = evaluationForm.querySelector("input[name=grade]:checked")?.value;
+  const { ok, status, data } = await publicPost("/api/public/evaluation", {
+    grade,
+    comment: document.getElementById("e-comment").value,
+  });
+  if (ok) {
+    showEvaluation(data);
+  } else {
+    errorBox.textContent = data?.error?.message ?? `评价失败（HTTP ${status}）`;
+    errorBox.hidden = false;
   }
 });

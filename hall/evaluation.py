@@ -1,0 +1,180 @@
+"""Satisfaction evaluation (满意度评价): opens when a case is answered (`responded`), one per
+response, within `CaseSettings.evaluation_days`; afterwards the response is `evaluation_expired`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from types import MappingProxyType
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hall import case_states
+from hall.errors import Conflict, InvalidInput
+from hall.model import Case, CaseEvent, CaseState, Evaluation, Visibility
+from hall.registration import HALL_TZ
+from hall.timeline import append_event
+
+EVALUATED = "evaluation"
+EXPIRED = "evaluation_expired"
+COMMENT_MAX = 500
+GRADES: Mapping[str, str] = MappingProxyType(
+    {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+)
+CHANNELS = frozenset({"query", "terminal"})
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationStatus:
+    """Where the evaluation of the case's latest response stands.
+
+    `state`: `not_open` (no response yet), `open`, `evaluated` or `expired`; `deadline` is the
+    last day (hall time) an evaluation is accepted.
+    """
+
+    state: str
+    deadline: date | None
+    grade: str | None
+
+
+async def _response(session: AsyncSession, case_id: int) -> CaseEvent | None:
+    events = await session.scalars(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case_id, CaseEvent.kind == case_states.EVENT_KIND)
+        .order_by(CaseEvent.seq.desc())
+    )
+    for event in events:
+        if event.data.get("to") == CaseState.RESPONDED:
+            return event
+    return None
+
+
+def _deadline(response: CaseEvent, days: int) -> date:
+    return response.at.astimezone(HALL_TZ).date() + timedelta(days=days)
+
+
+async def _row(session: AsyncSession, case_id: int, seq: int) -> Evaluation | None:
+    return await session.scalar(
+        select(Evaluation).where(Evaluation.case_id == case_id, Evaluation.response_seq == seq)
+    )
+
+
+async def status(
+    session: AsyncSession, case: Case, *, now: datetime, days: int
+) -> EvaluationStatus:
+    """The evaluation state of the latest response, computed (nothing written)."""
+    response = await _response(session, case.id)
+    if response is None:
+        return EvaluationStatus("not_open", None, None)
+    deadline = _deadline(response, days)
+    row = await _row(session, case.id, response.seq)
+    if row is not None:
+        return EvaluationStatus(row.state, deadline, row.grade)
+    if now.astimezone(HALL_TZ).date() > deadline:
+        return EvaluationStatus("expired", deadline, None)
+    return EvaluationStatus("open", deadline, None)
+
+
+async def record_expiry(
+    session: AsyncSession, case: Case, *, now: datetime, days: int
+) -> EvaluationStatus:
+    """`status`, recording an expired window (row + `evaluation_expired` event) on read."""
+    current = await status(session, case, now=now, days=days)
+    response = await _response(session, case.id)
+    if current.state != "expired" or response is None:
+        return current
+    if await _row(session, case.id, response.seq) is None:
+        session.add(Evaluation(case_id=case.id, response_seq=response.seq, state="expired", at=now))
+        await append_event(
+            session,
+            case_id=case.id,
+            kind=EXPIRED,
+            at=now,
+            actor_id=None,
+            visibility=Visibility.PUBLIC,
+            data={"response_seq": response.seq},
+        )
+    return current
+
+
+async def sweep_expired(session: AsyncSession, *, now: datetime, days: int) -> int:
+    """Record every expired, unevaluated response; returns how many were recorded."""
+    answered = {s.value for s in CaseState} - {
+        s.value
+        for s in (
+            CaseState.REGISTERED,
+            CaseState.TRIAGED,
+            CaseState.TRANSFERRED,
+            CaseState.ASSIGNED,
+            CaseState.ACCEPTED,
+            CaseState.IN_PROGRESS,
+        )
+    }
+    recorded = 0
+    for case in await session.scalars(select(Case).where(Case.state.in_(answered))):
+        before = await status(session, case, now=now, days=days)
+        if before.state == "expired":
+            response = await _response(session, case.id)
+            if response is not None and await _row(session, case.id, response.seq) is None:
+                await record_expiry(session, case, now=now, days=days)
+                recorded += 1
+    return recorded
+
+
+async def evaluate(
+    session: AsyncSession,
+    case: Case,
+    *,
+    grade: str,
+    comment: str,
+    channel: str,
+    now: datetime,
+    days: int,
+    actor_id: int | None = None,
+) -> Evaluation:
+    """Record the petitioner's grade of the latest response; `conflict` when no response is
+    open for evaluation (not answered yet, already evaluated, or the window has passed)."""
+    if grade not in GRADES:
+        raise InvalidInput(f"未知的评价：{grade}", fields={"grade": "one of " + ", ".join(GRADES)})
+    text = comment.strip()
+    if len(text) > COMMENT_MAX:
+        raise InvalidInput(
+            f"意见不超过{COMMENT_MAX}字", fields={"comment": f"at most {COMMENT_MAX} characters"}
+        )
+    if channel not in CHANNELS:
+        raise InvalidInput(f"未知的评价渠道：{channel}", fields={"channel": "query or terminal"})
+    current = await status(session, case, now=now, days=days)
+    stage = f"当前状态为 {case.state}（{case_states.label(case.state)}）"
+    if current.state == "not_open":
+        raise Conflict(f"{stage}，尚未答复，不能评价")
+    if current.state == "evaluated":
+        raise Conflict(f"{stage}，该答复已评价")
+    if current.state == "expired":
+        raise Conflict(f"{stage}，评价期限已于 {current.deadline} 届满")
+    response = await _response(session, case.id)
+    assert response is not None  # noqa: S101 - status was open
+    row = Evaluation(
+        case_id=case.id,
+        response_seq=response.seq,
+        state="evaluated",
+        grade=grade,
+        comment=text,
+        channel=channel,
+        at=now,
+    )
+    session.add(row)
+    await session.flush()
+    # The comment may name people: it stays in the row, the public timeline shows the grade.
+    await append_event(
+        session,
+        case_id=case.id,
+        kind=EVALUATED,
+        at=now,
+        actor_id=actor_id,
+        visibility=Visibility.PUBLIC,
+        data={"grade": grade, "response_seq": response.seq, "channel": channel},
+    )
+    return row
