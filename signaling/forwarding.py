@@ -26,6 +26,9 @@ KEYFRAME_REQUEST_INTERVAL_S = 0.3
 # 90 kHz, 20 ms Opus frames at 48 kHz.
 NOMINAL_FRAME_TICKS = {"video": 3000, "audio": 960}
 CLOCK_RATES = {"video": 90000, "audio": 48000}
+# A publisher timestamp this far behind the last one is a clock that started over (followed),
+# not a late frame (dropped).
+CLOCK_RESET_S = 10
 
 
 @dataclass(slots=True)
@@ -160,6 +163,7 @@ class PacketTrack(MediaStreamTrack):
         self._rebase_pending = True
         self._offset = 0  # output pts = input pts + offset, in the packet's time base
         self._last_pts: int | None = None
+        self._last_src: int | None = None  # the current source's last forwarded timestamp
         self._last_push: float | None = None
 
     def __repr__(self) -> str:
@@ -183,6 +187,7 @@ class PacketTrack(MediaStreamTrack):
             self._source._subscribers.discard(self)
         self._source = source
         self._rebase_pending = True
+        self._last_src = None
         if source is None:
             return
         source._subscribers.add(self)
@@ -209,6 +214,16 @@ class PacketTrack(MediaStreamTrack):
         if packet.pts is None:
             counters.dropped += 1  # cannot be placed on the output timeline
             return
+        last_src = self._last_src
+        if last_src is not None and packet.pts <= last_src:
+            rate = CLOCK_RATES[self.kind]
+            if last_src - packet.pts < CLOCK_RESET_S * rate:
+                # A repeated or reordered frame: forwarding it as the newest would show an old
+                # picture after newer ones and make the recorder write overlapping audio.
+                counters.dropped += 1
+                return
+            self._rebase_pending = True  # the publisher's clock started over: follow it
+        self._last_src = packet.pts
         pts = self._rebase(packet.pts, packet.time_base)
         queue = self._queue
         if len(queue) >= self._capacity:

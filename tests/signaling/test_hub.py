@@ -255,3 +255,26 @@ async def test_overflow_drops_video_until_a_keyframe_and_oldest_audio() -> None:
     assert [bytes(await audio.recv())[1] for _ in range(2)] == [1, 2]  # the oldest was dropped
     audio.stop()
     video.stop()
+
+
+async def test_duplicate_and_late_frames_are_dropped_but_a_clock_reset_is_followed() -> None:
+    """A repeated or reordered frame must not be forwarded as the newest one (a viewer would show
+    an old picture, the recorder would write overlapping audio); a publisher whose clock starts
+    over (a big jump back) is followed from the new point on."""
+    counters = ForwardingCounters()
+    track = PacketTrack("video", counters=counters, clock=Clock())
+    source = publication("a", "video", counters)
+    track.attach(source)
+    sent = [(0, True), (3000, False), (3000, False), (6000, False), (3000, False), (9000, False)]
+    for pts, key in sent:
+        track.push(vp8(pts, key), source)
+    out = [await track.recv() for _ in range(4)]
+    assert [p.pts for p in out] == [0, 3000, 6000, 9000]
+    assert counters.dropped == 2
+    track.push(vp8(90_000 * 3600, True), source)  # an hour ahead: just a jump forward
+    track.push(vp8(3000, True), source)  # far back: the publisher's clock started over
+    track.push(vp8(6000, False), source)
+    later = [await track.recv() for _ in range(3)]
+    times = [p.pts or 0 for p in later]
+    assert times[0] < times[1] < times[2] and times[2] - times[1] == 3000
+    track.stop()
