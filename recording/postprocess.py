@@ -194,9 +194,51 @@ async def probe(path: Path, settings: RecordingSettings) -> Probe:
 
 
 async def check_decodes(path: Path, settings: RecordingSettings) -> None:
-    """Decode every stream of ``path``; PostprocessError if ffmpeg prints any error."""
-    args = ffmpeg.input(str(path)).output("-", f="null").compile(cmd=_ffmpeg_cmd(settings))
+    """Decode every stream of ``path`` end to end and check that each stream's packet timestamps
+    rise strictly; PostprocessError naming the file and what is wrong.
+
+    The decoded frames are renumbered (one every 100 ms) before ffmpeg's null output: its muxer
+    re-times decoded frames itself and may complain about two of them landing on one tick, which
+    says nothing about the file. The file's own timestamps are checked from its packets instead.
+    """
+    args = (
+        ffmpeg.input(str(path))
+        .output("-", f="null", vf="settb=1/1000,setpts=N*100", af="asetpts=N")
+        .compile(cmd=_ffmpeg_cmd(settings))
+    )
     await _run(args, path, "decode check")
+    await check_timestamps(path, settings)
+
+
+async def check_timestamps(path: Path, settings: RecordingSettings) -> None:
+    """Every stream's packet timestamps must rise strictly (players stop where they do not)."""
+    args = [
+        settings.nice,
+        "-n",
+        str(settings.niceness),
+        settings.ffprobe,
+        "-v",
+        "error",
+        "-show_entries",
+        "packet=stream_index,pts",
+        "-of",
+        "compact=p=0",
+        str(path),
+    ]
+    last: dict[str, int] = {}
+    for line in (await _run(args, path, "timestamp check")).splitlines():
+        fields = dict(item.partition("=")[::2] for item in line.strip().split("|") if item)
+        stream, pts = fields.get("stream_index", ""), fields.get("pts", "")
+        if not pts or pts == "N/A":
+            continue
+        value = int(pts)
+        if stream in last and value <= last[stream]:
+            raise PostprocessError(
+                path,
+                "timestamp check",
+                f"stream {stream}: packet at {value} does not follow {last[stream]}",
+            )
+        last[stream] = value
 
 
 async def verify(path: Path, settings: RecordingSettings) -> MediaFile:
