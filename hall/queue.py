@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, union_all, update
@@ -384,21 +384,13 @@ async def _candidates(
             id=r.id,
             line_id=r.line_id,
             klass=r.priority_class,
-            rank_at=_aware(r.rank_at),
-            effective_start=_aware(r.effective_start),
+            rank_at=r.rank_at,
+            effective_start=r.effective_start,
             excluded=frozenset({officer_id}) if r.excluded_me else frozenset(),
             preferred_officer_id=r.preferred_officer_id,
-            preferred_until=_aware(r.preferred_until) if r.preferred_until else None,
+            preferred_until=r.preferred_until,
         )
     return list(seen.values())
-
-
-def _aware(value: Any) -> datetime:
-    # Columns read through a UNION lose their UTC type decorator on SQLite.
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)  # noqa: S101 - the column holds timestamps
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 async def claim(

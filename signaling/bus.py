@@ -20,7 +20,6 @@ class LocalBus:
 
     def __init__(self) -> None:
         self._topics: dict[str, set[Subscriber]] = {}
-        self.published = 0
 
     def subscribe(self, topic: str, subscriber: Subscriber) -> None:
         self._topics.setdefault(topic, set()).add(subscriber)
@@ -34,7 +33,6 @@ class LocalBus:
 
     def publish(self, topic: str, name: str, data: Mapping[str, Any]) -> None:
         """Deliver an `event` frame to every subscriber of `topic`."""
-        self.published += 1
         frame = server_frame("event", topic=topic, name=name, data=dict(data))
         for subscriber in list(self._topics.get(topic, ())):
             subscriber.deliver(frame)
