@@ -108,9 +108,7 @@ class CallService:
             "visit_started",
             {"visit_id": called.visit.id, "room": call.room, "officer": officer.display_name},
         )
-        async with self.db.reader() as session:
-            room_name = await visits.room_name_of(session, called.visit)
-        await self.queue.announce_call(called.ticket, room_name)
+        await self.queue.announce_call(called.ticket, called.visit)
         await self.queue.officer_state_changed(officer.user_id)
         await self.queue.changed([called.line.id])
         return self._visit_json(called.visit, called.ticket, called.case)

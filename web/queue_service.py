@@ -10,9 +10,11 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from hall import live, offers, officers, tickets
+from sqlalchemy import select
+
+from hall import live, offers, officers, tickets, visits
 from hall.db import Database
-from hall.model import Role, Ticket
+from hall.model import Line, Role, Ticket, Visit
 from hall.ports import Clock
 from hall.settings import QueueSettings
 from hall.users import Principal
@@ -48,7 +50,14 @@ class QueueService:
         """After a commit that touched these lines: push their queues and positions, dispatch
         auto-offers, refresh the board's counts."""
         lines = sorted(set(line_ids))
-        for line_id in lines:
+        async with self.db.reader() as session:
+            auto = list(
+                await session.scalars(
+                    select(Line.id).where(Line.id.in_(lines), Line.auto_offer.is_(True))
+                )
+            )
+        # Offers are written only on lines that distribute automatically (off by default).
+        for line_id in auto:
             await self._dispatch(line_id)
         async with self.db.reader() as session:
             for line_id in lines:
@@ -77,9 +86,10 @@ class QueueService:
         if made:
             await self._publish_states({o.officer_id for o in made})
 
-    async def announce_call(self, ticket: Ticket, room_name: str) -> None:
+    async def announce_call(self, ticket: Ticket, visit: Visit) -> None:
         """Show a call on the hall display board (C017 → 城建接谈室)."""
         async with self.db.reader() as session:
+            room_name = await visits.room_name_of(session, visit)
             entry = await live.called_entry(session, ticket, room_name)
         self.bus.publish("board", "called", entry)
 
