@@ -249,7 +249,6 @@ async def operate(
                 terminal_id=None,
                 created_by=None,
                 now=now,
-                day=hall_day(now),
                 settings=settings,
                 priority_class=pick_class(rng),
             )
@@ -376,7 +375,6 @@ async def explain(db: Database, world: World) -> list[str]:
                 terminal_id=None,
                 created_by=None,
                 now=now,
-                day=hall_day(now),
                 settings=QueueSettings(),
             )
     finally:

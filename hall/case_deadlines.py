@@ -10,7 +10,7 @@ from datetime import date, datetime
 from hall import case_states
 from hall.deadlines import Rule
 from hall.model import CaseEvent, CaseState
-from hall.registration import HALL_TZ
+from hall.settings import HALL_TZ
 
 # States in which no period runs any more: the terminal ones, and the written refusals whose
 # notice ends the 15-day step (the case only waits to be closed).

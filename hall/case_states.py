@@ -26,8 +26,7 @@ from hall.model import (
     Role,
     Visibility,
 )
-from hall.registration import HALL_TZ
-from hall.settings import ExtendOver
+from hall.settings import HALL_TZ, ExtendOver
 from hall.timeline import append_event
 from hall.users import Principal
 

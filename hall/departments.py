@@ -15,8 +15,7 @@ from hall.case_states import Change, Transitioned, handled_by, label
 from hall.deadlines import Rule
 from hall.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hall.model import Case, CaseEvent, CaseState, Department, Role, Supervision, Visibility
-from hall.registration import HALL_TZ
-from hall.settings import ExtendOver
+from hall.settings import HALL_TZ, ExtendOver
 from hall.timeline import append_event
 from hall.users import Principal
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hall import case_states
 from hall.errors import Conflict, InvalidInput
 from hall.model import Case, CaseEvent, CaseState, Evaluation, Visibility
-from hall.registration import HALL_TZ
+from hall.settings import HALL_TZ
 from hall.timeline import append_event
 
 EVALUATED = "evaluation"

@@ -26,7 +26,7 @@ from hall.model import (
     User,
     Visibility,
 )
-from hall.registration import HALL_TZ
+from hall.settings import HALL_TZ
 from hall.timeline import append_event
 from hall.users import Principal
 

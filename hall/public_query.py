@@ -17,7 +17,7 @@ from hall import case_states
 from hall.deadlines import Rule
 from hall.errors import NotFound, RateLimited
 from hall.model import Case, CaseEvent, Department, Line, Visibility
-from hall.registration import HALL_TZ
+from hall.settings import HALL_TZ
 
 # One message for a wrong number and a wrong code, so a guess learns nothing about either.
 NO_MATCH = "未找到该信访事项，或查询码不正确"

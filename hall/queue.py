@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, union_all, update
@@ -42,7 +42,7 @@ from hall.model import (
     Visit,
     VisitState,
 )
-from hall.settings import QueueSettings
+from hall.settings import HALL_TZ, QueueSettings
 
 PAGE = 16  # candidates read per line when choosing; more pages only if all are ineligible
 
@@ -54,6 +54,22 @@ class QueuePosition:
     position: int
     ahead: int
     estimate_s: int
+
+
+# A petitioner holds at most one ticket in these states at a time.
+ACTIVE_STATES = (TicketState.WAITING, TicketState.OFFERED, TicketState.SERVING)
+
+
+async def ticket_in_play(
+    session: AsyncSession, petitioner_id: int, *, besides: int | None = None
+) -> str | None:
+    """The number of the petitioner's ticket that waits, is offered or is served, if any."""
+    query = select(Ticket.number).where(
+        Ticket.petitioner_id == petitioner_id, Ticket.state.in_(ACTIVE_STATES)
+    )
+    if besides is not None:
+        query = query.where(Ticket.id != besides)
+    return await session.scalar(query)
 
 
 def head_start_s(klass: str, settings: QueueSettings) -> int:
@@ -104,7 +120,6 @@ async def enqueue(
     terminal_id: int | None,
     created_by: int | None,
     now: datetime,
-    day: date,
     settings: QueueSettings,
     priority_class: str = PriorityClass.NORMAL,
     priority_reason: str = "",
@@ -113,7 +128,8 @@ async def enqueue(
     preferred_officer_id: int | None = None,
     transferred_from_id: int | None = None,
 ) -> Ticket:
-    """A new waiting ticket numbered with the line's letter and the day's sequence (C017)."""
+    """A new waiting ticket numbered with the line's letter and the hall day's sequence (C017)."""
+    day = now.astimezone(HALL_TZ).date()
     seq = (
         await session.scalar(
             select(func.coalesce(func.max(Ticket.seq), 0)).where(

@@ -36,8 +36,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall.model import Line, Ticket, TicketEvent, TicketState
-from hall.registration import HALL_TZ
-from hall.settings import QueueSettings
+from hall.settings import HALL_TZ, QueueSettings
 
 # The queue-log kinds the figures read; other kinds (offers, disconnects, ...) do not count.
 KINDS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,24 +23,19 @@ from hall.model import (
     PriorityReason,
     Role,
     Ticket,
-    TicketState,
     User,
     Village,
     Visibility,
 )
 from hall.privacy import id_number_problem, phone_problem
-from hall.settings import ExtendOver, QueueSettings
+from hall.settings import HALL_TZ, ExtendOver, QueueSettings
 from hall.timeline import append_event
 from hall.users import Principal
 
-# Case numbers and ticket days follow the hall's local calendar (China Standard Time).
-HALL_TZ = timezone(timedelta(hours=8))
 _QUERY_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 MAX_SUMMARY = 2000
 # The periods that run from receipt (登记): the law's 15 days and the hall's stricter promise.
 RECEIPT_RULES = (Rule.ACCEPT, Rule.GENERAL_REPLY)
-# A petitioner holds at most one ticket in these states at a time.
-ACTIVE_STATES = (TicketState.WAITING, TicketState.OFFERED, TicketState.SERVING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,11 +162,7 @@ async def register(
     line, village = await _validate(session, reg)
     approver_id = await _approver(session, actor, reg)
     person = await _petitioner(session, reg, village, now)
-    already = await session.scalar(
-        select(Ticket.number).where(
-            Ticket.petitioner_id == person.id, Ticket.state.in_(ACTIVE_STATES)
-        )
-    )
+    already = await queue.ticket_in_play(session, person.id)
     if already is not None:
         raise Conflict(f"该信访人已在排队（{already}），请勿重复取号")
     case = Case(
@@ -215,7 +206,6 @@ async def register(
         terminal_id=actor.terminal_id,
         created_by=actor.user_id,
         now=now,
-        day=now.astimezone(HALL_TZ).date(),
         settings=settings,
         priority_class=reg.priority_class,
         priority_reason=reg.priority_reason.strip(),

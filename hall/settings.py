@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta, timezone
 from enum import StrEnum
 from pathlib import Path
+
+# Case numbers, ticket days and legal periods follow the hall's local calendar (UTC+8).
+HALL_TZ = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,6 @@ from hall.model import (
     Visit,
     VisitState,
 )
-from hall.registration import ACTIVE_STATES, HALL_TZ
 from hall.settings import QueueSettings
 from hall.timeline import append_event
 from hall.users import Principal
@@ -155,7 +154,7 @@ async def reactivate(
     ticket = await get_ticket(session, ticket_id)
     if ticket.state != TicketState.NO_SHOW:
         raise Conflict(f"排队号 {ticket.number} 不是过号状态（当前：{ticket.state}）")
-    await _one_active(session, ticket)
+    await _none_in_play(session, ticket.petitioner_id, besides=ticket.id)
     ticket.state = TicketState.WAITING
     ticket.missed_count = 0
     ticket.finished_at = None
@@ -164,14 +163,10 @@ async def reactivate(
     return ticket
 
 
-async def _one_active(session: AsyncSession, ticket: Ticket) -> None:
-    other = await session.scalar(
-        select(Ticket.number).where(
-            Ticket.petitioner_id == ticket.petitioner_id,
-            Ticket.state.in_(ACTIVE_STATES),
-            Ticket.id != ticket.id,
-        )
-    )
+async def _none_in_play(
+    session: AsyncSession, petitioner_id: int, *, besides: int | None = None
+) -> None:
+    other = await queue.ticket_in_play(session, petitioner_id, besides=besides)
     if other is not None:
         raise Conflict(f"该信访人已有进行中的排队号 {other}")
 
@@ -237,7 +232,6 @@ async def transfer(
         terminal_id=ticket.terminal_id,
         created_by=who.user_id,
         now=now,
-        day=now.astimezone(HALL_TZ).date(),
         settings=settings,
         priority_class=ticket.priority_class,
         priority_reason=ticket.priority_reason,
@@ -378,13 +372,7 @@ async def follow_up(
         .where(Visit.case_id == case.id, Visit.state == VisitState.ENDED)
         .order_by(Visit.id)
     )
-    active = await session.scalar(
-        select(Ticket.number).where(
-            Ticket.petitioner_id == case.petitioner_id, Ticket.state.in_(ACTIVE_STATES)
-        )
-    )
-    if active is not None:
-        raise Conflict(f"该信访人已有进行中的排队号 {active}")
+    await _none_in_play(session, case.petitioner_id)
     line = await session.get_one(Line, case.line_id)
     return await queue.enqueue(
         session,
@@ -396,7 +384,6 @@ async def follow_up(
         terminal_id=who.terminal_id,
         created_by=who.user_id,
         now=now,
-        day=now.astimezone(HALL_TZ).date(),
         settings=settings,
         preferred_officer_id=first,
     )

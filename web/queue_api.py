@@ -14,7 +14,7 @@ from hall import live, offers, officers, tickets
 from hall.errors import Forbidden
 from hall.model import Channel, Line, Petitioner, Role, Ticket, User, Visit
 from hall.privacy import mask_name
-from hall.registration import HALL_TZ
+from hall.settings import HALL_TZ
 from web import keys
 from web.api import parse_body
 from web.auth import add_route, principal

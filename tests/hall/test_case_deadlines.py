@@ -13,8 +13,8 @@ from hall.calendar import load_calendar
 from hall.db import Database
 from hall.deadlines import Rule, due_date
 from hall.model import CaseEvent, Channel
-from hall.registration import HALL_TZ, Registration, register
-from hall.settings import ExtendOver
+from hall.registration import Registration, register
+from hall.settings import HALL_TZ, ExtendOver
 from tests.support import QS, principal, valid_id_number
 
 # Monday 2026-09-28, 10:00 in the hall (02:00 UTC), just before the National Day holiday.

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from hall.demo import DEMO_PASSWORD
 from hall.model import OfficerStatus, Role, Ticket, TicketEvent, Visit
-from hall.registration import ACTIVE_STATES
+from hall.queue import ACTIVE_STATES
 from hall.settings import QueueSettings
 from hall.users import add_user
 from tests.conftest import ClientFactory
