@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, union_all, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hall import queue_sql
 from hall.errors import QueueEmpty
 from hall.model import (
     Line,
@@ -36,15 +37,11 @@ from hall.model import (
     OfficerStatus,
     PriorityClass,
     Ticket,
-    TicketEvent,
-    TicketExclusion,
     TicketState,
     Visit,
     VisitState,
 )
 from hall.settings import HALL_TZ, QueueSettings
-
-PAGE = 16  # candidates read per line when choosing; more pages only if all are ineligible
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +93,18 @@ async def log(
     data: Mapping[str, Any] | None = None,
 ) -> None:
     """Append one row to the queue log (a plain INSERT: the log is never read back through the
-    session, and skipping the unit of work keeps call next fast)."""
-    await session.execute(
-        insert(TicketEvent).values(
-            ticket_id=ticket.id,
-            line_id=ticket.line_id,
-            kind=kind,
-            at=at,
-            actor_id=actor_id,
-            data=dict(data or {}),
-        )
+    session, so it skips the unit of work)."""
+    connection = await session.connection()
+    await connection.execute(
+        queue_sql.LOG,
+        {
+            "ticket_id": ticket.id,
+            "line_id": ticket.line_id,
+            "kind": kind,
+            "at": at,
+            "actor_id": actor_id,
+            "data": dict(data or {}),
+        },
     )
 
 
@@ -130,44 +129,43 @@ async def enqueue(
 ) -> Ticket:
     """A new waiting ticket numbered with the line's letter and the hall day's sequence (C017)."""
     day = now.astimezone(HALL_TZ).date()
-    seq = (
-        await session.scalar(
-            select(func.coalesce(func.max(Ticket.seq), 0)).where(
-                Ticket.line_id == line.id, Ticket.day == day
-            )
-        )
-        or 0
-    ) + 1
+    connection = await session.connection()
+    seq = (await connection.scalar(queue_sql.LAST_SEQ, {"line_id": line.id, "day": day}) or 0) + 1
     start = effective_start or now
-    ticket = Ticket(
-        line_id=line.id,
-        day=day,
-        seq=seq,
-        number=f"{line.letter}{seq:03d}",
-        channel=channel,
-        state=TicketState.WAITING,
-        case_id=case_id,
-        petitioner_id=petitioner_id,
-        terminal_id=terminal_id,
-        created_by=created_by,
-        head_count=head_count,
-        priority_class=priority_class,
-        priority_reason=priority_reason,
-        approver_id=approver_id,
-        effective_start=start,
-        rank_at=rank_for(priority_class, start, settings),
-        created_at=now,
-        missed_count=0,
-        preferred_officer_id=preferred_officer_id,
-        preferred_until=(
+    row = {
+        "line_id": line.id,
+        "day": day,
+        "seq": seq,
+        "number": f"{line.letter}{seq:03d}",
+        "channel": channel,
+        "state": TicketState.WAITING,
+        "case_id": case_id,
+        "petitioner_id": petitioner_id,
+        "terminal_id": terminal_id,
+        "created_by": created_by,
+        "head_count": head_count,
+        "priority_class": priority_class,
+        "priority_reason": priority_reason,
+        "approver_id": approver_id,
+        "effective_start": start,
+        "rank_at": rank_for(priority_class, start, settings),
+        "created_at": now,
+        "called_at": None,
+        "finished_at": None,
+        "officer_id": None,
+        "missed_count": 0,
+        "preferred_officer_id": preferred_officer_id,
+        "preferred_until": (
             now + timedelta(seconds=settings.first_handler_wait_s)
             if preferred_officer_id is not None
             else None
         ),
-        transferred_from_id=transferred_from_id,
-    )
-    session.add(ticket)
-    await session.flush()
+        "offered_to": None,
+        "offer_expires_at": None,
+        "disconnected_at": None,
+        "transferred_from_id": transferred_from_id,
+    }
+    ticket: Ticket = (await session.scalars(queue_sql.INSERT_TICKET, row)).one()
     await log(
         session,
         ticket,
@@ -330,12 +328,8 @@ async def average_handle_s(session: AsyncSession, line_id: int, *, default_s: in
 
 async def priority_streak(session: AsyncSession, line_id: int, *, quota: int) -> int:
     """How many of the line's latest calls in a row were priority or urgent (capped at quota)."""
-    rows = await session.scalars(
-        select(TicketEvent.data)
-        .where(TicketEvent.line_id == line_id, TicketEvent.kind == "answered")
-        .order_by(TicketEvent.id.desc())
-        .limit(quota)
-    )
+    connection = await session.connection()
+    rows = await connection.scalars(queue_sql.LATEST_ANSWERS, {"line_id": line_id, "quota": quota})
     streak = 0
     for data in rows:
         if data.get("class", PriorityClass.NORMAL) == PriorityClass.NORMAL:
@@ -344,69 +338,25 @@ async def priority_streak(session: AsyncSession, line_id: int, *, quota: int) ->
     return streak
 
 
-def _page(line_id: int, officer_id: int, *, offset: int, normal_only: bool) -> Any:
-    # One line per subquery: the (line_id, state, rank_at) index yields its rows in order with no
-    # sort of the whole queue. `excluded_me` answers recusal for this officer in the same trip.
-    excluded_me = (
-        select(TicketExclusion.ticket_id)
-        .where(TicketExclusion.ticket_id == Ticket.id, TicketExclusion.user_id == officer_id)
-        .exists()
+def _candidate(row: Any, officer_id: int) -> Candidate:
+    return Candidate(
+        id=row.id,
+        line_id=row.line_id,
+        klass=row.priority_class,
+        rank_at=row.rank_at,
+        effective_start=row.effective_start,
+        excluded=frozenset({officer_id}) if row.excluded_me else frozenset(),
+        preferred_officer_id=row.preferred_officer_id,
+        preferred_until=row.preferred_until,
     )
-    query = (
-        select(
-            Ticket.id,
-            Ticket.line_id,
-            Ticket.priority_class,
-            Ticket.rank_at,
-            Ticket.effective_start,
-            Ticket.preferred_officer_id,
-            Ticket.preferred_until,
-            excluded_me.label("excluded_me"),
-        )
-        .where(
-            Ticket.line_id == line_id,
-            Ticket.state == TicketState.WAITING,
-            Ticket.disconnected_at.is_(None),  # keeps its place, but is not called while away
-        )
-        .order_by(Ticket.rank_at, Ticket.id)
-        .offset(offset)
-        .limit(PAGE)
-    )
-    if normal_only:
-        query = query.where(Ticket.priority_class == PriorityClass.NORMAL)
-    return query
 
 
-async def _candidates(
-    session: AsyncSession,
-    pages: Sequence[tuple[int, bool]],
-    *,
-    officer_id: int,
-    offset: int,
-) -> list[Candidate]:
-    """Candidates from several (line, normal_only) pages, fetched in one round trip."""
-    subqueries = [
-        _page(line_id, officer_id, offset=offset, normal_only=normal_only).subquery()
-        for line_id, normal_only in pages
-    ]
-    if not subqueries:
-        return []
-    query: Any = select(subqueries[0])
-    if len(subqueries) > 1:
-        query = union_all(*(select(sub) for sub in subqueries))
-    seen: dict[int, Candidate] = {}
-    for r in await session.execute(query):
-        seen[r.id] = Candidate(
-            id=r.id,
-            line_id=r.line_id,
-            klass=r.priority_class,
-            rank_at=r.rank_at,
-            effective_start=r.effective_start,
-            excluded=frozenset({officer_id}) if r.excluded_me else frozenset(),
-            preferred_officer_id=r.preferred_officer_id,
-            preferred_until=r.preferred_until,
-        )
-    return list(seen.values())
+async def _rows(
+    session: AsyncSession, query: Any, params: dict[str, int], officer_id: int
+) -> list[tuple[int, Candidate]]:
+    connection = await session.connection()
+    result = await connection.execute(query, {**params, "officer_id": officer_id})
+    return [(row.source, _candidate(row, officer_id)) for row in result]
 
 
 async def claim(
@@ -422,19 +372,15 @@ async def claim(
     """Make the ticket `serving` for the officer if it is still in `from_states`; None if another
     officer was faster. A conditional UPDATE, so two claims never both win."""
     claimed = await session.scalars(
-        update(Ticket)
-        .where(Ticket.id == ticket_id, Ticket.state.in_(list(from_states)))
-        .values(
-            state=TicketState.SERVING,
-            called_at=now,
-            officer_id=officer_id,
-            offered_to=None,
-            offer_expires_at=None,
-        )
-        .returning(Ticket)
-        .execution_options(synchronize_session=False, populate_existing=True)
+        queue_sql.CLAIM,
+        {
+            "ticket_id": ticket_id,
+            "from_states": list(from_states),
+            "now": now,
+            "officer_id": officer_id,
+        },
     )
-    ticket = claimed.one_or_none()
+    ticket: Ticket | None = claimed.one_or_none()
     if ticket is None:
         return None
     await log(
@@ -456,29 +402,51 @@ async def claim(
 
 async def _readable(
     session: AsyncSession,
-    pages: Sequence[tuple[int, bool]],
+    line_ids: Sequence[int],
+    normal_lines: Sequence[int],
     *,
     officer_id: int,
     now: datetime,
 ) -> list[Candidate]:
-    """The first page of each (line, normal_only); a full page with nothing this officer may
-    take (recusal, first handler) is read on until it has something or the line runs out, so a
-    line's best eligible ticket never hides behind one page while another line's goes first."""
-    found = await _candidates(session, pages, officer_id=officer_id, offset=0)
-    for line_id, normal_only in pages:
-        rows = [
-            c
-            for c in found
-            if c.line_id == line_id and (not normal_only or c.klass == PriorityClass.NORMAL)
-        ]
+    """The best PAGE waiting tickets across `line_ids` and the best PAGE normal tickets of each of
+    `normal_lines` (the quota), in one query. A full read with nothing this officer may take
+    (recusal, first handler) is read on line by line, page by page, until each line has something
+    or runs out, so a line's best eligible ticket never hides behind others the officer may not
+    take. The best eligible ticket of the first read is the best eligible of all: every ticket
+    not read ranks after it."""
+    params = {f"line_{n}": line_id for n, line_id in enumerate(line_ids)}
+    params |= {f"normal_{n}": line_id for n, line_id in enumerate(normal_lines)}
+    rows = await _rows(
+        session, queue_sql.candidates(len(line_ids), len(normal_lines)), params, officer_id
+    )
+    best = [c for source, c in rows if source == queue_sql.BEST]
+    found = [c for _, c in rows]
+    on: list[tuple[int, bool]] = []
+    if len(best) >= queue_sql.PAGE and not any(eligible(c, officer_id, now) for c in best):
+        on += [(line_id, False) for line_id in line_ids]
+    for line_id in normal_lines:
+        normals = [c for source, c in rows if source == queue_sql.NORMAL and c.line_id == line_id]
+        if len(normals) >= queue_sql.PAGE and not any(
+            eligible(c, officer_id, now) for c in normals
+        ):
+            on.append((line_id, True))
+    for line_id, normal_only in on:
         offset = 0
-        while len(rows) >= PAGE and not any(eligible(c, officer_id, now) for c in rows):
-            offset += PAGE
-            rows = await _candidates(
-                session, [(line_id, normal_only)], officer_id=officer_id, offset=offset
-            )
-            found += rows
-    return list({c.id: c for c in found}.values())  # a line's pages may overlap its normal page
+        while True:
+            page = [
+                c
+                for _, c in await _rows(
+                    session,
+                    queue_sql.line_page(normal_only, offset),
+                    {"line_0": line_id},
+                    officer_id,
+                )
+            ]
+            found += page
+            if len(page) < queue_sql.PAGE or any(eligible(c, officer_id, now) for c in page):
+                break
+            offset += queue_sql.PAGE
+    return list({c.id: c for c in found}.values())  # the reads may overlap
 
 
 async def choose_next(
@@ -497,9 +465,10 @@ async def choose_next(
     quota = settings.priority_quota
     streaks: dict[int, int] = {}
     while True:
-        pages = [(line_id, False) for line_id in line_ids]
-        pages += [(line_id, True) for line_id, n in streaks.items() if n >= quota]
-        candidates = await _readable(session, pages, officer_id=officer_id, now=now)
+        normal_lines = [line_id for line_id, n in streaks.items() if n >= quota]
+        candidates = await _readable(
+            session, list(line_ids), normal_lines, officer_id=officer_id, now=now
+        )
         choice = choose(candidates, officer_id=officer_id, now=now, streaks=streaks, quota=quota)
         if choice is None:
             return None

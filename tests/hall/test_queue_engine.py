@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hall import offers, officers, queue, tickets, visits
+from hall import offers, officers, queue, queue_sql, tickets, visits
 from hall.db import Database
 from hall.errors import Conflict, Forbidden, InvalidInput, QueueEmpty
 from hall.model import Channel, Line, OfficerState, Role, Ticket, TicketEvent, Visit
@@ -837,7 +837,7 @@ async def test_many_recusals_on_one_line_do_not_hide_its_best_ticket(db: Databas
             line_codes=("urban", "legal"),
         )
     officer = await principal(db, "officer-two-lines")
-    heads = queue.PAGE + 2
+    heads = queue_sql.PAGE + 2
     urban = await enqueue(db, heads + 1)  # T0 .. T0+heads s
     desk = await principal(db, "desk")
     async with db.transaction() as session:
