@@ -46,7 +46,7 @@ from hall.model import (  # noqa: E402
     User,
 )
 from hall.queue_stats import hall_day, percentile  # noqa: E402
-from hall.settings import QueueSettings  # noqa: E402
+from hall.settings import HallSettings, QueueSettings  # noqa: E402
 
 PG_ADMIN = "postgresql://root@127.0.0.1:5432/postgres"
 PG_URL = "postgresql+asyncpg://root@127.0.0.1:5432/{name}"
@@ -273,7 +273,8 @@ async def bench(url: str, backend: str, args: argparse.Namespace) -> Run:
     run = Run(backend=backend)
     t0 = time.perf_counter()
     await migrate(url)
-    db = Database(url)
+    db = Database(url, checkpoint_s=HallSettings().wal_checkpoint_s)  # as the server runs it
+    db.start()
     try:
         world = await seed(
             db, waiting=args.waiting, spare=args.warmup + args.ops + args.profile, rng=rng

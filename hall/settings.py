@@ -40,6 +40,14 @@ class HallSettings:
         default=600,
         metadata={"help": "Assumed handle time of one visit (s) before real visits exist."},
     )
+    wal_checkpoint_s: float = field(
+        default=1.0,
+        metadata={
+            "help": "SQLite: run WAL checkpoints in the background every this many seconds, "
+            "out of the commits' way; 0 leaves them to SQLite (a commit that crosses 1000 "
+            "pages of WAL copies them itself)."
+        },
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL actually used: the explicit one, or the embedded SQLite file."""

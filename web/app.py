@@ -35,7 +35,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.CONFIG]
     url = config.hall.resolved_database_url()
     await migrate(url)
-    db = Database(url)
+    db = Database(url, checkpoint_s=config.hall.wal_checkpoint_s)
+    db.start()
     app[keys.DB] = db
     async with db.transaction() as session:
         await demo.ensure_reference_data(session)
