@@ -1,6 +1,6 @@
 """What happens to a ticket besides being called: a missed call (过号), no-show and reactivation,
-transfer and redirect with undo, recusal (回避), the grace window of a dropped terminal, leaving
-the queue, and follow-up tickets that prefer the case's first handler (首办负责)."""
+transfer and redirect with undo, recusal (回避), and follow-up tickets that prefer the case's first
+handler (首办负责). A terminal's presence and leaving the queue are in `hall.presence`."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket:
     return ticket
 
 
-def _may_manage(who: Principal, ticket: Ticket) -> None:
+def may_manage(who: Principal, ticket: Ticket) -> None:
     """The desk and supervisors manage every queue; an officer the queues of their lines."""
     if who.role in QUEUE_STAFF:
         return
@@ -216,7 +216,7 @@ async def transfer(
         visit.outcome = "transferred"
         await officers.ended_visit(session, who.user_id, now=now, settings=settings)
     elif ticket.state == TicketState.WAITING:
-        _may_manage(who, ticket)
+        may_manage(who, ticket)
         waited = now - ticket.effective_start
     else:
         raise Conflict(f"排队号 {ticket.number} 已{ticket.state}，不能转办")
@@ -326,7 +326,7 @@ async def exclude(
 ) -> Ticket:
     """回避: the named officer must not serve this ticket."""
     ticket = await get_ticket(session, ticket_id)
-    _may_manage(who, ticket)
+    may_manage(who, ticket)
     if ticket.state not in (TicketState.WAITING, TicketState.OFFERED):
         raise Conflict(f"排队号 {ticket.number} 已{ticket.state}，不能设置回避")
     officer = await session.scalar(select(User).where(User.username == username))
@@ -389,123 +389,9 @@ async def follow_up(
     )
 
 
-async def leave_queue(
-    session: AsyncSession, who: Principal, ticket_id: int, *, now: datetime
-) -> Ticket:
-    """The visitor gives up the place (the terminal cancels, or the desk records it)."""
-    ticket = await get_ticket(session, ticket_id)
-    if who.role == Role.TERMINAL:
-        if who.terminal_id is None or ticket.terminal_id != who.terminal_id:
-            raise Forbidden("无权取消该排队号")
-    else:
-        _may_manage(who, ticket)
-    if ticket.state not in (TicketState.WAITING, TicketState.OFFERED):
-        raise Conflict(f"排队号 {ticket.number} 已{ticket.state}，不能取消")
-    await _abandon(session, ticket, now=now, reason="left", actor_id=who.user_id)
-    return ticket
-
-
-async def _abandon(
-    session: AsyncSession, ticket: Ticket, *, now: datetime, reason: str, actor_id: int | None
-) -> None:
-    ticket.state = TicketState.ABANDONED
-    ticket.finished_at = now
-    ticket.offered_to = None
-    ticket.offer_expires_at = None
-    await queue.log(
-        session,
-        ticket,
-        "abandoned",
-        at=now,
-        actor_id=actor_id,
-        data={"wait_s": round((now - ticket.effective_start).total_seconds(), 3), "reason": reason},
-    )
-
-
-async def terminal_disconnected(
-    session: AsyncSession, terminal_id: int, *, now: datetime
-) -> list[Ticket]:
-    """The terminal's last connection dropped: its waiting tickets start their grace window."""
-    rows = list(
-        await session.scalars(
-            select(Ticket).where(
-                Ticket.terminal_id == terminal_id,
-                Ticket.channel.in_([Channel.REMOTE, Channel.TRANSFER]),
-                Ticket.state.in_([TicketState.WAITING, TicketState.OFFERED]),
-                Ticket.disconnected_at.is_(None),
-            )
-        )
-    )
-    await _start_graces(session, rows, now=now)
-    return rows
-
-
-async def terminal_reconnected(
-    session: AsyncSession, terminal_id: int, *, now: datetime
-) -> list[Ticket]:
-    """The terminal is back within the grace window: its tickets keep their place."""
-    rows = list(
-        await session.scalars(
-            select(Ticket).where(
-                Ticket.terminal_id == terminal_id,
-                Ticket.state == TicketState.WAITING,
-                Ticket.disconnected_at.is_not(None),
-            )
-        )
-    )
-    for ticket in rows:
-        ticket.disconnected_at = None
-        await queue.log(session, ticket, "reconnected", at=now, actor_id=None)
-    return rows
-
-
-async def expire_graces(
-    session: AsyncSession, *, now: datetime, settings: QueueSettings
-) -> list[Ticket]:
-    """Tickets whose terminal stayed away beyond the grace window are abandoned."""
-    limit = now - timedelta(seconds=settings.grace_s)
-    rows = list(
-        await session.scalars(
-            select(Ticket).where(
-                Ticket.state == TicketState.WAITING, Ticket.disconnected_at <= limit
-            )
-        )
-    )
-    for ticket in rows:
-        await _abandon(session, ticket, now=now, reason="grace_expired", actor_id=None)
-    return rows
-
-
 async def events_of(session: AsyncSession, ticket_id: int) -> list[TicketEvent]:
     """The ticket's queue log, oldest first."""
     rows = await session.scalars(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
     )
     return list(rows)
-
-
-async def _start_graces(session: AsyncSession, rows: list[Ticket], *, now: datetime) -> None:
-    """The tickets' terminals are gone: keep their places from now on; an open offer goes back."""
-    for ticket in rows:
-        ticket.disconnected_at = now
-        if ticket.state == TicketState.OFFERED:
-            ticket.state = TicketState.WAITING
-            ticket.offered_to = None
-            ticket.offer_expires_at = None
-        await queue.log(session, ticket, "disconnected", at=now, actor_id=None)
-
-
-async def all_disconnected(session: AsyncSession, *, now: datetime) -> int:
-    """At start-up no terminal is connected yet: remote tickets start their grace window now
-    (a terminal that reconnects within it keeps its place). Returns how many."""
-    rows = list(
-        await session.scalars(
-            select(Ticket).where(
-                Ticket.terminal_id.is_not(None),
-                Ticket.state.in_([TicketState.WAITING, TicketState.OFFERED]),
-                Ticket.disconnected_at.is_(None),
-            )
-        )
-    )
-    await _start_graces(session, rows, now=now)
-    return len(rows)

@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from hall import live, offers, officers, tickets
+from hall import live, offers, officers, presence, tickets
 from hall.errors import Forbidden
 from hall.model import Channel, Line, Petitioner, Role, Ticket, User, Visit
 from hall.privacy import mask_name
@@ -156,7 +156,7 @@ async def reactivate(request: web.Request) -> web.StreamResponse:
 async def leave(request: web.Request) -> web.StreamResponse:
     app = request.app
     async with app[keys.DB].transaction() as session:
-        ticket = await tickets.leave_queue(
+        ticket = await presence.leave_queue(
             session, principal(request), _id(request, "ticket_id"), now=app[keys.CLOCK].now()
         )
     # The line push only reaches waiting tickets: tell the terminal following this one that

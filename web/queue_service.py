@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hall import live, offers, officers, tickets, visits
+from hall import live, offers, officers, presence, visits
 from hall.db import Database
 from hall.model import Line, Role, Ticket, Visit
 from hall.ports import Clock
@@ -112,7 +112,7 @@ class QueueService:
             self._terminals[who.terminal_id] += 1
             if self._terminals[who.terminal_id] == 1:
                 async with self.db.transaction() as session:
-                    back = await tickets.terminal_reconnected(session, who.terminal_id, now=now)
+                    back = await presence.terminal_reconnected(session, who.terminal_id, now=now)
                 await self.changed(t.line_id for t in back)
         elif who.role in (Role.OFFICER, Role.LEADER):
             self._officers[who.user_id] += 1
@@ -130,7 +130,7 @@ class QueueService:
             if self._terminals[who.terminal_id] <= 0:
                 del self._terminals[who.terminal_id]
                 async with self.db.transaction() as session:
-                    gone = await tickets.terminal_disconnected(session, who.terminal_id, now=now)
+                    gone = await presence.terminal_disconnected(session, who.terminal_id, now=now)
                 await self.changed(t.line_id for t in gone)
         elif who.role in (Role.OFFICER, Role.LEADER):
             self._officers[who.user_id] -= 1
@@ -146,7 +146,7 @@ class QueueService:
         """One pass: expired grace windows, unanswered offers, finished wrap-ups."""
         now = self.clock.now()
         async with self.db.transaction() as session:
-            abandoned = await tickets.expire_graces(session, now=now, settings=self.settings)
+            abandoned = await presence.expire_graces(session, now=now, settings=self.settings)
             expired = await offers.expire(session, now=now)
             available = await officers.end_wrap_ups(session, now=now)
         for ticket in abandoned:
@@ -178,7 +178,7 @@ class QueueService:
         """Reset presence after a restart (nobody is connected yet) and start the sweeper."""
         async with self.db.transaction() as session:
             await officers.all_offline(session, now=self.clock.now())
-            await tickets.all_disconnected(session, now=self.clock.now())
+            await presence.all_disconnected(session, now=self.clock.now())
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def close(self) -> None:

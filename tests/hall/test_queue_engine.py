@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hall import offers, officers, queue, queue_sql, tickets, visits
+from hall import offers, officers, presence, queue, queue_sql, tickets, visits
 from hall.db import Database
 from hall.errors import Conflict, Forbidden, InvalidInput, QueueEmpty
 from hall.model import Channel, Line, OfficerState, Role, Ticket, TicketEvent, Visit
@@ -488,21 +488,21 @@ async def test_grace_window_keeps_the_place_then_expires(db: Database) -> None:
     terminal = await principal(db, "village-zhangzhuang")
     assert terminal.terminal_id is not None
     async with db.transaction() as session:
-        gone = await tickets.terminal_disconnected(session, terminal.terminal_id, now=T0 + 10 * S)
+        gone = await presence.terminal_disconnected(session, terminal.terminal_id, now=T0 + 10 * S)
     assert {t.id for t in gone} == {remote[0].id, remote[1].id}
     officer = await principal(db, "officer-urban")
     called = await call(db, officer, at=11)  # the away tickets cannot be called meanwhile
     assert called.ticket.id == walk_in.id
     assert await order(db) == [remote[0].id, remote[1].id]  # but keep their places
     async with db.transaction() as session:
-        back = await tickets.terminal_reconnected(session, terminal.terminal_id, now=T0 + 20 * S)
+        back = await presence.terminal_reconnected(session, terminal.terminal_id, now=T0 + 20 * S)
         assert len(back) == 2
-        assert await tickets.expire_graces(session, now=T0 + 1000 * S, settings=QS) == []
+        assert await presence.expire_graces(session, now=T0 + 1000 * S, settings=QS) == []
     assert await kinds(db, remote[0].id) == ["joined", "disconnected", "reconnected"]
     async with db.transaction() as session:
-        await tickets.terminal_disconnected(session, terminal.terminal_id, now=T0 + 30 * S)
-        assert await tickets.expire_graces(session, now=T0 + 149 * S, settings=QS) == []
-        expired = await tickets.expire_graces(session, now=T0 + 150 * S, settings=QS)
+        await presence.terminal_disconnected(session, terminal.terminal_id, now=T0 + 30 * S)
+        assert await presence.expire_graces(session, now=T0 + 149 * S, settings=QS) == []
+        expired = await presence.expire_graces(session, now=T0 + 150 * S, settings=QS)
     assert {t.id for t in expired} == {remote[0].id, remote[1].id}
     async with db.reader() as session:
         event = await session.scalar(
@@ -520,7 +520,7 @@ async def test_transfer_of_an_away_ticket_keeps_its_grace_window(db: Database) -
     terminal = await principal(db, "village-zhangzhuang")
     assert terminal.terminal_id is not None
     async with db.transaction() as session:
-        await tickets.terminal_disconnected(session, terminal.terminal_id, now=T0 + 10 * S)
+        await presence.terminal_disconnected(session, terminal.terminal_id, now=T0 + 10 * S)
     desk = await principal(db, "desk")
     async with db.transaction() as session:
         moved = await tickets.transfer(
@@ -537,7 +537,7 @@ async def test_transfer_of_an_away_ticket_keeps_its_grace_window(db: Database) -
     with pytest.raises(QueueEmpty):  # nobody is at the terminal to answer
         await call(db, legal, at=30)
     async with db.transaction() as session:
-        expired = await tickets.expire_graces(session, now=T0 + 130 * S, settings=QS)
+        expired = await presence.expire_graces(session, now=T0 + 130 * S, settings=QS)
     assert [t.id for t in expired] == [moved.new.id]
 
 
@@ -547,7 +547,7 @@ async def test_undo_after_the_terminal_came_back_does_not_abandon_it(db: Databas
     assert terminal.terminal_id is not None
     desk = await principal(db, "desk")
     async with db.transaction() as session:
-        await tickets.terminal_disconnected(session, terminal.terminal_id, now=T0 + 10 * S)
+        await presence.terminal_disconnected(session, terminal.terminal_id, now=T0 + 10 * S)
         moved = await tickets.transfer(
             session,
             desk,
@@ -558,10 +558,10 @@ async def test_undo_after_the_terminal_came_back_does_not_abandon_it(db: Databas
             now=T0 + 20 * S,
             settings=QS,
         )
-        await tickets.terminal_reconnected(session, terminal.terminal_id, now=T0 + 30 * S)
+        await presence.terminal_reconnected(session, terminal.terminal_id, now=T0 + 30 * S)
     async with db.transaction() as session:
         await tickets.undo_transfer(session, desk, moved.new.id, now=T0 + 40 * S, settings=QS)
-        assert await tickets.expire_graces(session, now=T0 + 1000 * S, settings=QS) == []
+        assert await presence.expire_graces(session, now=T0 + 1000 * S, settings=QS) == []
     officer = await principal(db, "officer-urban")
     assert (await call(db, officer, at=1000)).ticket.id == made.id
 
@@ -571,14 +571,14 @@ async def test_leaving_the_queue(db: Database) -> None:
     other = await principal(db, "village-lijiawan")
     with pytest.raises(Forbidden):
         async with db.transaction() as session:
-            await tickets.leave_queue(session, other, mine.id, now=T0)
+            await presence.leave_queue(session, other, mine.id, now=T0)
     terminal = await principal(db, "village-zhangzhuang")
     async with db.transaction() as session:
-        left = await tickets.leave_queue(session, terminal, mine.id, now=T0 + 45 * S)
+        left = await presence.leave_queue(session, terminal, mine.id, now=T0 + 45 * S)
     assert left.state == "abandoned"
     with pytest.raises(Conflict):
         async with db.transaction() as session:
-            await tickets.leave_queue(session, terminal, mine.id, now=T0)
+            await presence.leave_queue(session, terminal, mine.id, now=T0)
     assert await kinds(db, mine.id) == ["joined", "abandoned"]
 
 
@@ -813,7 +813,7 @@ async def test_restart_marks_live_visits_interrupted_and_starts_grace_windows(
     officer = await principal(db, "officer-urban")
     called = await call(db, officer)
     async with db.transaction() as session:
-        assert await tickets.all_disconnected(session, now=T0 + 100 * S) == 1
+        assert await presence.all_disconnected(session, now=T0 + 100 * S) == 1
         assert await visits.interrupt_live(session, now=T0 + 100 * S) == [called.visit.id]
     async with db.reader() as session:
         visit = await session.get_one(Visit, called.visit.id)
