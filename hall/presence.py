@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall import queue, tickets
@@ -49,19 +49,20 @@ async def abandon(
     )
 
 
+async def _tickets(session: AsyncSession, *where: ColumnElement[bool]) -> list[Ticket]:
+    return list(await session.scalars(select(Ticket).where(*where)))
+
+
 async def terminal_disconnected(
     session: AsyncSession, terminal_id: int, *, now: datetime
 ) -> list[Ticket]:
     """The terminal's last connection dropped: its waiting tickets start their grace window."""
-    rows = list(
-        await session.scalars(
-            select(Ticket).where(
-                Ticket.terminal_id == terminal_id,
-                Ticket.channel.in_([Channel.REMOTE, Channel.TRANSFER]),
-                Ticket.state.in_([TicketState.WAITING, TicketState.OFFERED]),
-                Ticket.disconnected_at.is_(None),
-            )
-        )
+    rows = await _tickets(
+        session,
+        Ticket.terminal_id == terminal_id,
+        Ticket.channel.in_([Channel.REMOTE, Channel.TRANSFER]),
+        Ticket.state.in_([TicketState.WAITING, TicketState.OFFERED]),
+        Ticket.disconnected_at.is_(None),
     )
     await start_graces(session, rows, now=now)
     return rows
@@ -71,14 +72,11 @@ async def terminal_reconnected(
     session: AsyncSession, terminal_id: int, *, now: datetime
 ) -> list[Ticket]:
     """The terminal is back within the grace window: its tickets keep their place."""
-    rows = list(
-        await session.scalars(
-            select(Ticket).where(
-                Ticket.terminal_id == terminal_id,
-                Ticket.state == TicketState.WAITING,
-                Ticket.disconnected_at.is_not(None),
-            )
-        )
+    rows = await _tickets(
+        session,
+        Ticket.terminal_id == terminal_id,
+        Ticket.state == TicketState.WAITING,
+        Ticket.disconnected_at.is_not(None),
     )
     for ticket in rows:
         ticket.disconnected_at = None
@@ -91,12 +89,8 @@ async def expire_graces(
 ) -> list[Ticket]:
     """Tickets whose terminal stayed away beyond the grace window are abandoned."""
     limit = now - timedelta(seconds=settings.grace_s)
-    rows = list(
-        await session.scalars(
-            select(Ticket).where(
-                Ticket.state == TicketState.WAITING, Ticket.disconnected_at <= limit
-            )
-        )
+    rows = await _tickets(
+        session, Ticket.state == TicketState.WAITING, Ticket.disconnected_at <= limit
     )
     for ticket in rows:
         await abandon(session, ticket, now=now, reason="grace_expired", actor_id=None)
@@ -117,14 +111,11 @@ async def start_graces(session: AsyncSession, rows: list[Ticket], *, now: dateti
 async def all_disconnected(session: AsyncSession, *, now: datetime) -> int:
     """At start-up no terminal is connected yet: remote tickets start their grace window now
     (a terminal that reconnects within it keeps its place). Returns how many."""
-    rows = list(
-        await session.scalars(
-            select(Ticket).where(
-                Ticket.terminal_id.is_not(None),
-                Ticket.state.in_([TicketState.WAITING, TicketState.OFFERED]),
-                Ticket.disconnected_at.is_(None),
-            )
-        )
+    rows = await _tickets(
+        session,
+        Ticket.terminal_id.is_not(None),
+        Ticket.state.in_([TicketState.WAITING, TicketState.OFFERED]),
+        Ticket.disconnected_at.is_(None),
     )
     await start_graces(session, rows, now=now)
     return len(rows)
