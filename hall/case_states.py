@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hall import accusations, legal_channels
 from hall.calendar import load_calendar
 from hall.deadlines import Due, Rule, due_date
 from hall.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -161,6 +162,10 @@ class Change:
     claim_type: int | None = None
     extension_days: int | None = None
     department: str | None = None  # a department code, for transferred / assigned
+    legal_channel: str | None = None  # LegalChannel, for not_accepted / redirected
+    legal_channel_note: str | None = None  # names the channel when it is `other`
+    accused_department: str | None = None  # 检举控告: the accused department's code ...
+    accused_name: str | None = None  # ... or the accused unit's name
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,7 +364,8 @@ async def transition(
 
     `not_found` / `forbidden` for the case; `conflict` naming the current state for a step the
     table does not allow (or a second extension); `invalid_input` for a failed guard (reason,
-    outcome, classification, extension days); `calendar_unknown` when a deadline the step
+    outcome, classification, extension days, legal channel, accused unit); `accused_unit` when
+    a 检举控告 would reach the unit it accuses; `calendar_unknown` when a deadline the step
     attaches cannot be computed — the state is then unchanged, never left without its deadline.
     `department_step` is for `hall.departments`: the handling department's account acts, and
     that module checks which steps it may take.
@@ -381,6 +387,19 @@ async def transition(
     kind, claim_type = _classification(case, to, change)
     outcome = _outcome(case, to, change)
     department = await _department(session, to, change)
+    channel = legal_channels.parse(to, change.legal_channel, change.legal_channel_note)
+    accused, accused_changed = await accusations.after_step(
+        session,
+        case,
+        kind,
+        department_code=change.accused_department,
+        name=change.accused_name,
+        classifying=change.classification is not None,
+    )
+    receiver = department
+    if receiver is None and case.department_id is not None and to is not S.TRIAGED:
+        receiver = await session.get(Department, case.department_id)
+    accusations.refuse_if_accused(accused, receiver)
     if change.extension_days is not None and to is not current:
         raise InvalidInput("只有延期可以给出延期天数", fields={"extension_days": "only to extend"})
     calendar = await load_calendar(session)
@@ -410,6 +429,8 @@ async def transition(
         data["claim_type"] = claim_type
     if department is not None:
         data["department"] = {"code": department.code, "name": department.name}
+    if channel is not None:
+        data["legal_channel"] = channel.as_json()
     if dues:
         data["due"] = {name: due_json(due) for name, due in dues.items()}
     public = to not in STAFF_STEPS or to is current  # an extension is told to the petitioner
@@ -426,6 +447,11 @@ async def transition(
     case.outcome = outcome
     case.classification = kind
     case.claim_type = claim_type
+    if channel is not None:
+        case.legal_channel = channel.channel
+        case.legal_channel_note = channel.note
+    if accused_changed:
+        await accusations.record(session, case, accused, actor_id=who.user_id, reason=text, at=now)
     if department is not None:
         case.department_id = department.id
     elif to is S.TRIAGED:

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import audit, recordings
+from hall import accusations, audit, legal_channels, recordings
+from hall.accusations import Accused
 from hall.errors import Forbidden, NotFound
 from hall.model import (
     Case,
@@ -63,6 +64,9 @@ class CaseView:
     petitioner: PetitionerView
     events: list[CaseEvent]
     visits: list[VisitView]
+    # 检举控告: the accused unit, None for a department account (restricted data).
+    accused: Accused | None
+    legal_channel: str | None
 
 
 def may_read(who: Principal, case: Case) -> bool:
@@ -132,6 +136,8 @@ async def case_view(session: AsyncSession, who: Principal, case_id: int) -> Case
         ),
         events=events,
         visits=visits,
+        accused=None if who.role == Role.DEPARTMENT else await accusations.current(session, case),
+        legal_channel=legal_channels.display(case.legal_channel, case.legal_channel_note),
     )
 
 

@@ -34,6 +34,12 @@ class Conflict(HallError):
     code = "conflict"
 
 
+class AccusedUnit(Conflict):
+    """A 检举控告 would reach the unit it accuses (信访工作条例 forbids passing it to them)."""
+
+    code = "accused_unit"
+
+
 class Forbidden(HallError):
     """The caller's role may not do this."""
 

@@ -13,10 +13,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall import case_states
-from hall.errors import Conflict, InvalidInput
-from hall.model import Case, CaseEvent, CaseState, Evaluation, Visibility
+from hall.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hall.model import (
+    Case,
+    CaseEvent,
+    CaseOutcome,
+    CaseState,
+    Evaluation,
+    Line,
+    Petitioner,
+    Role,
+    User,
+    Visibility,
+)
+from hall.privacy import mask_name
 from hall.settings import HALL_TZ
 from hall.timeline import append_event
+from hall.users import Principal
 
 EVALUATED = "evaluation"
 EXPIRED = "evaluation_expired"
@@ -25,6 +38,18 @@ GRADES: Mapping[str, str] = MappingProxyType(
     {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 )
 CHANNELS = frozenset({"query", "terminal"})
+CHANNEL_LABELS: Mapping[str, str] = MappingProxyType(
+    {"query": "查询页", "terminal": "村信息中心终端"}
+)
+# States a case may be in after a response (答复): where an evaluation may be open or expire.
+ANSWERED = frozenset(CaseState) - {
+    CaseState.REGISTERED,
+    CaseState.TRIAGED,
+    CaseState.TRANSFERRED,
+    CaseState.ASSIGNED,
+    CaseState.ACCEPTED,
+    CaseState.IN_PROGRESS,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +63,7 @@ class EvaluationStatus:
     state: str
     deadline: date | None
     grade: str | None
+    channel: str | None = None  # query | terminal, once evaluated
 
 
 async def _response(session: AsyncSession, case_id: int) -> CaseEvent | None:
@@ -72,7 +98,7 @@ async def status(
     deadline = _deadline(response, days)
     row = await _row(session, case.id, response.seq)
     if row is not None:
-        return EvaluationStatus(row.state, deadline, row.grade)
+        return EvaluationStatus(row.state, deadline, row.grade, row.channel or None)
     if now.astimezone(HALL_TZ).date() > deadline:
         return EvaluationStatus("expired", deadline, None)
     return EvaluationStatus("open", deadline, None)
@@ -102,19 +128,8 @@ async def record_expiry(
 
 async def sweep_expired(session: AsyncSession, *, now: datetime, days: int) -> int:
     """Record every expired, unevaluated response; returns how many were recorded."""
-    answered = {s.value for s in CaseState} - {
-        s.value
-        for s in (
-            CaseState.REGISTERED,
-            CaseState.TRIAGED,
-            CaseState.TRANSFERRED,
-            CaseState.ASSIGNED,
-            CaseState.ACCEPTED,
-            CaseState.IN_PROGRESS,
-        )
-    }
     recorded = 0
-    for case in await session.scalars(select(Case).where(Case.state.in_(answered))):
+    for case in await session.scalars(select(Case).where(Case.state.in_(ANSWERED))):
         before = await status(session, case, now=now, days=days)
         if before.state == "expired":
             response = await _response(session, case.id)
@@ -178,3 +193,67 @@ async def evaluate(
         data={"grade": grade, "response_seq": response.seq, "channel": channel},
     )
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvaluation:
+    """A case the terminal registered whose response awaits the petitioner's grade (待评价)."""
+
+    case_id: int
+    number: str
+    summary: str
+    petitioner: str  # masked: the list is on a shared village screen
+    line: str
+    outcome: str
+    deadline: date
+
+
+def _terminal_of(who: Principal) -> int:
+    if who.role != Role.TERMINAL or who.terminal_id is None:
+        raise Forbidden("只有村信息中心终端可以代为评价")
+    return who.terminal_id
+
+
+async def pending_for_terminal(
+    session: AsyncSession, who: Principal, *, now: datetime, days: int
+) -> list[PendingEvaluation]:
+    """The cases registered at the caller's terminal with an evaluation open now, oldest first."""
+    terminal_id = _terminal_of(who)
+    rows = await session.execute(
+        select(Case, Line.name, Petitioner.name)
+        .join(User, User.id == Case.registered_by)
+        .join(Line, Line.id == Case.line_id)
+        .join(Petitioner, Petitioner.id == Case.petitioner_id)
+        .where(User.terminal_id == terminal_id, Case.state.in_(ANSWERED))
+        .order_by(Case.id)
+    )
+    pending = []
+    for case, line, name in rows.all():
+        current = await status(session, case, now=now, days=days)
+        if current.state != "open" or current.deadline is None:
+            continue
+        outcome = case_states.OUTCOME_LABELS.get(CaseOutcome(case.outcome)) if case.outcome else ""
+        pending.append(
+            PendingEvaluation(
+                case_id=case.id,
+                number=case.number,
+                summary=case.summary,
+                petitioner=mask_name(name),
+                line=line,
+                outcome=outcome or "",
+                deadline=current.deadline,
+            )
+        )
+    return pending
+
+
+async def terminal_case(session: AsyncSession, who: Principal, case_id: int) -> Case:
+    """The case, if it was registered at the caller's terminal; `not_found` / `forbidden`."""
+    terminal_id = _terminal_of(who)
+    case = await session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"信访事项 {case_id} 不存在")
+    registrar = await session.get(User, case.registered_by) if case.registered_by else None
+    if registrar is None or registrar.terminal_id != terminal_id:
+        raise Forbidden("该信访事项不是本终端登记的，不能代为评价")
+    return case

@@ -102,6 +102,18 @@ class Classification(StrEnum):
     CLAIM = "claim"  # 申诉求决, with a sub-type 1–6 (`Case.claim_type`)
 
 
+class LegalChannel(StrEnum):
+    """The legal channel (法定途径) a refused or redirected matter is pointed to (诉访分离)."""
+
+    LITIGATION = "litigation"  # 诉讼
+    ARBITRATION = "arbitration"  # 仲裁
+    RECONSIDERATION = "reconsideration"  # 行政复议
+    LABOUR_ARBITRATION = "labour_arbitration"  # 劳动人事争议仲裁
+    PARTY_APPEAL = "party_appeal"  # 党员申诉
+    DISCIPLINE = "discipline"  # 纪检监察
+    OTHER = "other"  # 其他, named in `Case.legal_channel_note`
+
+
 class TicketState(StrEnum):
     """State of one place in a line's queue (排队号)."""
 
@@ -302,6 +314,13 @@ class Case(Base):
     # The responsible department (责任单位) handling it, and the leader who owns it (包案).
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Where a not-accepted or redirected matter belongs (法定途径, `LegalChannel`).
+    legal_channel: Mapped[str | None] = mapped_column(String(32))
+    legal_channel_note: Mapped[str | None] = mapped_column(String(200))
+    # 检举控告: the accused unit (被检举控告单位), a department or a name. Restricted data: never
+    # on the public query, never shown to a department, never the receiver of the case.
+    accused_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    accused_name: Mapped[str | None] = mapped_column(String(128))
 
 
 class CaseEvent(Base):

@@ -59,7 +59,16 @@ NOTICE_TITLES = {
     NoticeKind.DECISION: "信访事项处理意见书",
 }
 
-# The right channel (法定途径) a refusal names, by the state it leaves the case in.
+# What the notice advises after naming the legal channel (法定途径), by the step's state.
+ADVICE = {
+    CaseState.REDIRECTED: (
+        "本事项属于应当通过上述法定途径解决的事项，请依照有关法律、行政法规规定的程序向有关机关提出。"
+    ),
+    CaseState.NOT_ACCEPTED: (
+        "本事项不属于本机关受理范围，请通过上述途径，依照有关法律、行政法规规定的程序向有关机关提出。"
+    ),
+}
+# The fixed wording of a case refused before the channel was typed (no `legal_channel` stored).
 CHANNELS = {
     CaseState.REDIRECTED: (
         "本事项属于应当通过诉讼、仲裁、行政复议等法定途径解决的事项，请依照有关法律、"
@@ -147,7 +156,12 @@ def _facts(
         if kind is NoticeKind.NOT_ACCEPTED:
             event = _step(events, CaseState.NOT_ACCEPTED, CaseState.REDIRECTED)
             to = CaseState(event.data["to"])
-            return event, {"ground": event.data.get("reason", ""), "channel": CHANNELS[to]}
+            channel = event.data.get("legal_channel")
+            return event, {
+                "ground": event.data.get("reason", ""),
+                "channel": channel["label"] if channel else None,
+                "advice": ADVICE[to] if channel else CHANNELS[to],
+            }
         if kind is NoticeKind.EXTENSION:
             event = _step(events, extension=True)
             return event, {"reason": event.data.get("reason", ""), "due": _due(event, "extension")}

@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import case_states
+from hall import case_states, legal_channels
 from hall.deadlines import Rule
 from hall.errors import NotFound, RateLimited
 from hall.model import Case, CaseEvent, Department, Line, Visibility
@@ -85,6 +85,8 @@ class PublicStatus:
     unit: str
     due_date: str | None
     due_label: str | None
+    # The legal channel (法定途径) the petitioner is pointed to; the ground stays on the notice.
+    legal_channel: str | None
     events: list[PublicEvent]
 
 
@@ -135,6 +137,7 @@ async def public_status(session: AsyncSession, number: str, query_code: str) -> 
         unit=department.name if department else f"{line.name}接谈室",
         due_date=due["date"] if due else None,
         due_label=case_states.RULE_LABELS[Rule(due["rule"])] if due else None,
+        legal_channel=legal_channels.display(case.legal_channel, case.legal_channel_note),
         events=[
             PublicEvent(kind=e.kind, label=_event_label(e), day=e.at.astimezone(HALL_TZ).date())
             for e in events

@@ -167,6 +167,14 @@ class CaseSettings:
         },
     )
 
+    evaluation_sweep_s: float = field(
+        default=3600.0,
+        metadata={
+            "help": "How often (s) the server records evaluation windows that have passed as "
+            "evaluation_expired, without anyone opening a page. More than 0."
+        },
+    )
+
     def __post_init__(self) -> None:
         # Fail at start-up on a typo in the environment rather than count deadlines wrongly.
         if self.extend_over not in {e.value for e in ExtendOver}:
@@ -176,6 +184,10 @@ class CaseSettings:
             raise ValueError(f"case.due_soon_days is {self.due_soon_days}; expected 0 or more")
         if self.evaluation_days < 1:
             raise ValueError(f"case.evaluation_days is {self.evaluation_days}; expected 1 or more")
+        if not self.evaluation_sweep_s > 0:
+            raise ValueError(
+                f"case.evaluation_sweep_s is {self.evaluation_sweep_s}; expected more than 0"
+            )
 
     @property
     def extend_rule(self) -> ExtendOver:

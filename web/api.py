@@ -70,6 +70,16 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
         raise InvalidInput("请求字段有误", fields=fields) from None
 
 
+def parse_query(request: web.Request, model: type[M], message: str) -> M:
+    """The request's query parameters as `model`; `invalid_input` with `message` and the
+    reason of each wrong parameter."""
+    try:
+        return model.model_validate(dict(request.query))
+    except ValidationError as exc:
+        fields = {".".join(str(p) for p in e["loc"]) or "query": e["msg"] for e in exc.errors()}
+        raise InvalidInput(message, fields=fields) from None
+
+
 def _ticket_json(ticket: Ticket, line: Line) -> dict[str, Any]:
     return {"id": ticket.id, "number": ticket.number, "line": line.code, "state": ticket.state}
 

@@ -20,11 +20,23 @@ from signaling.bus import LocalBus
 from signaling.hub import MediaHub
 from signaling.ice import hub_stun_urls
 from signaling.session import SignalingContext
-from web import api, case_api, department_api, keys, notice_api, pages, queue_api, supervision, ws
+from web import (
+    api,
+    case_api,
+    department_api,
+    evaluation_api,
+    keys,
+    notice_api,
+    pages,
+    queue_api,
+    supervision,
+    ws,
+)
 from web.auth import PUBLIC, auth_middleware
 from web.calls import CallService
 from web.config import Config
 from web.errors import error_middleware
+from web.evaluation_sweeper import EvaluationSweeper
 from web.queue_service import QueueService
 
 logger = logging.getLogger(__name__)
@@ -97,6 +109,19 @@ async def _calls(app: web.Application) -> AsyncIterator[None]:
     await calls.close()
 
 
+async def _evaluations(app: web.Application) -> AsyncIterator[None]:
+    case = app[keys.CONFIG].case
+    sweeper = EvaluationSweeper(
+        db=app[keys.DB],
+        clock=app[keys.CLOCK],
+        days=case.evaluation_days,
+        interval_s=case.evaluation_sweep_s,
+    )
+    sweeper.start()
+    yield
+    await sweeper.close()
+
+
 def _ice_servers(config: Config) -> list[RTCIceServer]:
     return [RTCIceServer(urls=url) for url in hub_stun_urls(config.signaling)]
 
@@ -130,7 +155,8 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     case_api.setup(app)
     department_api.setup(app)
     notice_api.setup(app)
+    evaluation_api.setup(app)
     app.router.add_static("/static", HERE / "static", name="static")
     app[keys.POLICIES]["GET /static"] = PUBLIC
-    app.cleanup_ctx.extend([_database, _media, _queue, _calls])
+    app.cleanup_ctx.extend([_database, _media, _queue, _calls, _evaluations])
     return app

@@ -8,7 +8,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from hall import case_states, public_query
+from hall import accusations, case_states, legal_channels, public_query
 from hall.case_states import Change
 from hall.errors import NotFound
 from hall.model import Case, CaseState
@@ -31,6 +31,10 @@ class TransitionBody(BaseModel):
     claim_type: int | None = None
     extension_days: int | None = None
     department: str | None = Field(default=None, max_length=32)
+    legal_channel: str | None = Field(default=None, max_length=32)
+    legal_channel_note: str | None = Field(default=None, max_length=400)
+    accused_department: str | None = Field(default=None, max_length=32)
+    accused_name: str | None = Field(default=None, max_length=256)
 
 
 class QueryBody(BaseModel):
@@ -41,7 +45,10 @@ class QueryBody(BaseModel):
     query_code: str = Field(max_length=16)
 
 
-def _state_json(case: Case, allowed: list[CaseState]) -> dict[str, Any]:
+def _state_json(
+    case: Case, allowed: list[CaseState], accused: accusations.Accused | None
+) -> dict[str, Any]:
+    """The state panel: bureau staff only (the accused unit is restricted data)."""
     current = CaseState(case.state)
     return {
         "id": case.id,
@@ -51,6 +58,15 @@ def _state_json(case: Case, allowed: list[CaseState]) -> dict[str, Any]:
         "outcome": case.outcome,
         "classification": case.classification,
         "claim_type": case.claim_type,
+        "legal_channel": (
+            {
+                "code": case.legal_channel,
+                "label": legal_channels.display(case.legal_channel, case.legal_channel_note),
+            }
+            if case.legal_channel
+            else None
+        ),
+        "accused": accused.as_json() if accused else None,
         "allowed": [
             {
                 "to": s.value,
@@ -68,7 +84,8 @@ async def get_transitions(request: web.Request) -> web.StreamResponse:
     async with request.app[keys.DB].reader() as session:
         allowed = await case_states.allowed_next(session, who, case_id)
         case = await session.get_one(Case, case_id)
-        return web.json_response(_state_json(case, allowed))
+        accused = await accusations.current(session, case)
+        return web.json_response(_state_json(case, allowed, accused))
 
 
 async def post_transition(request: web.Request) -> web.StreamResponse:
@@ -90,11 +107,16 @@ async def post_transition(request: web.Request) -> web.StreamResponse:
                 claim_type=body.claim_type,
                 extension_days=body.extension_days,
                 department=body.department,
+                legal_channel=body.legal_channel,
+                legal_channel_note=body.legal_channel_note,
+                accused_department=body.accused_department,
+                accused_name=body.accused_name,
             ),
             extend_over=app[keys.CONFIG].case.extend_rule,
         )
         allowed = await case_states.allowed_next(session, who, case_id)
-        result = _state_json(done.case, allowed)
+        accused = await accusations.current(session, done.case)
+        result = _state_json(done.case, allowed, accused)
     result["due"] = {name: case_states.due_json(due) for name, due in done.due.items()}
     return web.json_response(result)
 
@@ -130,6 +152,7 @@ async def public_query_api(request: web.Request) -> web.StreamResponse:
             "due": (
                 {"date": status.due_date, "label": status.due_label} if status.due_date else None
             ),
+            "legal_channel": status.legal_channel,
             "events": [
                 {"kind": e.kind, "label": e.label, "date": e.day.isoformat()} for e in status.events
             ],

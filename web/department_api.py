@@ -17,6 +17,7 @@ from web import keys
 from web.api import parse_body
 from web.auth import PRINCIPAL, PUBLIC, STAFF, add_route, client_address, principal
 from web.errors import BadJson
+from web.evaluation_api import status_json
 
 DEPARTMENT = {"department"}
 
@@ -118,11 +119,7 @@ async def department_status(request: web.Request) -> web.StreamResponse:
             "may_object": st.may_object,
             "supervision": _supervision_json(st.open_supervision),
             "overlays": st.overlays,
-            "evaluation": {
-                "state": grade.state,
-                "deadline": grade.deadline.isoformat() if grade.deadline else None,
-                "grade": grade.grade,
-            },
+            "evaluation": status_json(grade),
             "handles": handles,
         }
     )
@@ -231,15 +228,6 @@ async def _public_case(request: web.Request, session: Any, body: EvaluationQuery
         raise
 
 
-def _evaluation_json(status: evaluation.EvaluationStatus) -> dict[str, Any]:
-    return {
-        "state": status.state,
-        "deadline": status.deadline.isoformat() if status.deadline else None,
-        "grade": status.grade,
-        "grade_label": evaluation.GRADES.get(status.grade or ""),
-    }
-
-
 async def evaluation_status(request: web.Request) -> web.StreamResponse:
     """Public: the evaluation window of the case; an expired window is recorded on read."""
     _json_only(request)
@@ -250,7 +238,7 @@ async def evaluation_status(request: web.Request) -> web.StreamResponse:
         status = await evaluation.record_expiry(
             session, case, now=app[keys.CLOCK].now(), days=app[keys.CONFIG].case.evaluation_days
         )
-    return web.json_response(_evaluation_json(status), headers={"Cache-Control": "no-store"})
+    return web.json_response(status_json(status), headers={"Cache-Control": "no-store"})
 
 
 async def evaluate(request: web.Request) -> web.StreamResponse:
@@ -275,7 +263,7 @@ async def evaluate(request: web.Request) -> web.StreamResponse:
             actor_id=who.user_id if who is not None else None,
         )
         status = await evaluation.status(session, case, now=now, days=days)
-    return web.json_response(_evaluation_json(status), headers={"Cache-Control": "no-store"})
+    return web.json_response(status_json(status), headers={"Cache-Control": "no-store"})
 
 
 def setup(app: web.Application) -> None:

@@ -18,6 +18,7 @@ STATUS = {
     "not_found": 404,
     "conflict": 409,
     "queue_empty": 409,
+    "accused_unit": 409,
     "calendar_unknown": 422,
     "forbidden": 403,
     "csrf_failed": 403,

@@ -8,16 +8,15 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from hall import case_deadlines, case_list, case_states, notices
 from hall.case_deadlines import Deadline, Flags
 from hall.case_list import CaseFilter
-from hall.errors import InvalidInput
 from hall.model import CaseEvent
 from web import keys
-from web.api import parse_body
+from web.api import parse_body, parse_query
 from web.auth import STAFF, add_route, principal
 
 DELIVERY_ROLES = {"officer", "leader", "supervisor", "admin"}
@@ -66,12 +65,7 @@ def _flags_json(flags: Flags) -> dict[str, Any]:
 
 
 def _parse_query(request: web.Request) -> CaseFilter:
-    try:
-        q = ListQuery.model_validate(dict(request.query))
-    except ValidationError as exc:
-        fields = {".".join(str(p) for p in e["loc"]) or "query": e["msg"] for e in exc.errors()}
-        raise InvalidInput("筛选条件有误", fields=fields) from None
-    return CaseFilter(**q.model_dump())
+    return CaseFilter(**parse_query(request, ListQuery, "筛选条件有误").model_dump())
 
 
 async def list_cases(request: web.Request) -> web.StreamResponse:

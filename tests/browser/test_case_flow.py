@@ -136,4 +136,4 @@ async def test_officer_assigns_department_replies_petitioner_evaluates(
     await expect(petitioner.locator("#r-events")).to_contain_text("满意度评价")
     await expect(petitioner.locator("#e-state")).to_contain_text("满意")
     await dept.reload()
-    await expect(dept.locator("#dp-evaluation")).to_have_text("已评价")
+    await expect(dept.locator("#dp-evaluation")).to_have_text("已评价：满意（查询页）")

@@ -29,8 +29,11 @@ PATHS: dict[CaseState, list[tuple[CaseState, Change]]] = {
     S.TRIAGED: [(S.TRIAGED, Change())],
     S.TRANSFERRED: [(S.TRIAGED, Change()), (S.TRANSFERRED, Change(department="zhujian"))],
     S.ASSIGNED: [(S.TRIAGED, Change()), (S.ASSIGNED, Change(department="renshe"))],
-    S.REDIRECTED: [(S.TRIAGED, Change()), (S.REDIRECTED, Change())],
-    S.NOT_ACCEPTED: [(S.TRIAGED, Change()), (S.NOT_ACCEPTED, Change())],
+    S.REDIRECTED: [(S.TRIAGED, Change()), (S.REDIRECTED, Change(legal_channel="litigation"))],
+    S.NOT_ACCEPTED: [
+        (S.TRIAGED, Change()),
+        (S.NOT_ACCEPTED, Change(legal_channel="other", legal_channel_note="向县市场监管局投诉")),
+    ],
     S.ACCEPTED: [(S.TRIAGED, Change()), (S.ACCEPTED, CLAIM)],
 }
 PATHS[S.IN_PROGRESS] = [*PATHS[S.ACCEPTED], (S.IN_PROGRESS, Change())]

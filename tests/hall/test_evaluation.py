@@ -11,10 +11,12 @@ from sqlalchemy import select
 from hall import evaluation
 from hall.case_states import Change
 from hall.db import Database
-from hall.errors import Conflict, InvalidInput
-from hall.model import Case, CaseEvent, CaseState, Evaluation
+from hall.errors import Conflict, Forbidden, InvalidInput
+from hall.model import Case, CaseEvent, CaseState, Channel, Evaluation
+from hall.registration import Registration, register
 from hall.settings import CaseSettings
 from tests.hall.test_case_states import MARCH, PATHS, new_case, walk
+from tests.support import QS, principal, valid_id_number
 
 DAYS = CaseSettings().evaluation_days
 
@@ -121,3 +123,70 @@ async def test_after_the_window_the_evaluation_expires(db: Database) -> None:
             await session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case_id))
         )
         assert kinds.count("evaluation_expired") == 1
+
+
+async def terminal_case(db: Database, n: int, terminal: str = "village-zhangzhuang") -> int:
+    """A case registered at a village terminal (代办), answered."""
+    who = await principal(db, terminal)
+    reg = Registration(
+        name="李四",
+        id_number=valid_id_number(f"41010219800202{n:03d}"),
+        phone="13912345678",
+        village_id=1,
+        head_count=1,
+        summary="农村低保申请未获答复",
+        line_code="urban",
+    )
+    async with db.transaction() as session:
+        done = await register(session, who, reg, channel=Channel.REMOTE, now=MARCH, settings=QS)
+    await walk(db, done.case.id, PATHS[CaseState.RESPONDED])
+    return done.case.id
+
+
+async def test_the_terminal_lists_its_pending_cases_and_records_a_grade(db: Database) -> None:
+    case_id = await terminal_case(db, 1)
+    await responded_case(db, 15)  # registered at the desk: not the terminal's
+    here = await principal(db, "village-zhangzhuang")
+    elsewhere = await principal(db, "village-lijiawan")
+    async with db.reader() as session:
+        pending = await evaluation.pending_for_terminal(session, here, now=MARCH, days=DAYS)
+        assert await evaluation.pending_for_terminal(session, elsewhere, now=MARCH, days=DAYS) == []
+        with pytest.raises(Forbidden):
+            await evaluation.terminal_case(session, elsewhere, case_id)
+        with pytest.raises(Forbidden):
+            await evaluation.pending_for_terminal(
+                session, await principal(db, "officer-urban"), now=MARCH, days=DAYS
+            )
+    assert [(p.case_id, p.petitioner, p.outcome, str(p.deadline)) for p in pending] == [
+        (case_id, "李*", "不支持", "2026-04-01")
+    ]
+    async with db.transaction() as session:
+        case = await evaluation.terminal_case(session, here, case_id)
+        await evaluation.evaluate(
+            session,
+            case,
+            grade="satisfied",
+            comment="信访人表示满意",
+            channel="terminal",
+            now=MARCH,
+            days=DAYS,
+            actor_id=here.user_id,
+        )
+    async with db.reader() as session:
+        assert await evaluation.pending_for_terminal(session, here, now=MARCH, days=DAYS) == []
+        case = await session.get_one(Case, case_id)
+        status = await evaluation.status(session, case, now=MARCH, days=DAYS)
+        event = await session.scalar(
+            select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq.desc())
+        )
+    assert (status.state, status.grade, status.channel) == ("evaluated", "satisfied", "terminal")
+    assert event is not None and (event.kind, event.actor_id) == ("evaluation", here.user_id)
+    assert event.data["channel"] == "terminal"
+
+
+async def test_the_pending_list_drops_a_passed_window(db: Database) -> None:
+    await terminal_case(db, 2)
+    here = await principal(db, "village-zhangzhuang")
+    after = MARCH + timedelta(days=DAYS + 1)
+    async with db.reader() as session:
+        assert await evaluation.pending_for_terminal(session, here, now=after, days=DAYS) == []

@@ -217,19 +217,24 @@ async def test_notices_state_their_facts_and_nothing_private(
 
 
 @pytest.mark.parametrize(
-    ("to", "channel"), [("not_accepted", "有权处理的机关"), ("redirected", "诉讼、仲裁、行政复议")]
+    ("to", "channel", "label", "advice"),
+    [
+        ("not_accepted", "labour_arbitration", "劳动人事争议仲裁", "不属于本机关受理范围"),
+        ("redirected", "litigation", "诉讼", "应当通过上述法定途径解决"),
+    ],
 )
 async def test_not_accepted_notice_names_ground_and_channel(
-    client_as: ClientFactory, to: str, channel: str
+    client_as: ClientFactory, to: str, channel: str, label: str, advice: str
 ) -> None:
     desk = await client_as("desk")
     officer = await client_as("officer-urban")
     case_id = await file_case(desk, 1)
     await move(officer, case_id, "triaged", "分流")
-    await move(officer, case_id, to, "该事项已进入诉讼程序")
+    await move(officer, case_id, to, "该事项已进入诉讼程序", legal_channel=channel)
     html = await (await officer.http.get(f"/cases/{case_id}/notices/not_accepted")).text()
     assert '<span id="ground">该事项已进入诉讼程序</span>' in html
-    assert channel in html
+    assert f'<span id="channel">{label}</span>' in html
+    assert advice in html
     assert PHONE not in html
 
 

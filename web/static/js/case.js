@@ -26,11 +26,26 @@ function render(state) {
     }),
   );
   document.getElementById("transition-form").hidden = state.allowed.length === 0;
+  toggleFields();
   panel.hidden = false;
+}
+
+// Not accepted / redirected name the legal channel (法定途径); 检举控告 names the accused unit.
+const CHANNEL_STEPS = ["not_accepted", "redirected"];
+
+function toggleFields() {
+  const channelStep = CHANNEL_STEPS.includes(value("t-to"));
+  document.getElementById("t-channel-fields").hidden = !channelStep;
+  document.getElementById("t-ground-hint").hidden = !channelStep;
+  document.getElementById("t-channel-note-label").hidden = !(channelStep && value("t-channel") === "other");
+  document.getElementById("t-accused").hidden = value("t-classification") !== "accusation";
 }
 
 if (panel) {
   const path = `/api/cases/${panel.dataset.case}/transitions`;
+  for (const id of ["t-to", "t-channel", "t-classification"]) {
+    document.getElementById(id).addEventListener("change", toggleFields);
+  }
   api("GET", path).then(render, () => {}); // 403: this account does not change states
   document.getElementById("transition-form").addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -42,6 +57,14 @@ if (panel) {
     if (value("t-outcome")) body.outcome = value("t-outcome");
     if (value("t-days")) body.extension_days = Number(value("t-days"));
     if (value("t-department")) body.department = value("t-department");
+    if (CHANNEL_STEPS.includes(body.to)) {
+      body.legal_channel = value("t-channel");
+      if (body.legal_channel === "other") body.legal_channel_note = value("t-channel-note");
+    }
+    if (body.classification === "accusation") {
+      if (value("t-accused-department")) body.accused_department = value("t-accused-department");
+      else if (value("t-accused-name")) body.accused_name = value("t-accused-name");
+    }
     try {
       await api("POST", path, body);
       location.reload();
@@ -148,7 +171,10 @@ function showDepartment(info) {
   text("dp-object-due", info.object_due ?? "—");
   text("dp-supervision", info.supervision ? `反馈期限 ${info.supervision.feedback_due}：${info.supervision.reason}` : "—");
   text("dp-overlays", info.overlays.map((o) => OVERLAYS[o] ?? o).join("、") || "—");
-  text("dp-evaluation", EVALUATION[info.evaluation.state] ?? info.evaluation.state);
+  const graded = info.evaluation.grade_label
+    ? `：${info.evaluation.grade_label}（${info.evaluation.channel_label ?? ""}）`
+    : "";
+  text("dp-evaluation", (EVALUATION[info.evaluation.state] ?? info.evaluation.state) + graded);
   const routed = ["transferred", "assigned"].includes(info.state);
   document.getElementById("dp-actions").hidden = !info.handles;
   document.getElementById("dp-acknowledge").hidden = !(routed && !info.acknowledged);
@@ -199,17 +225,21 @@ if (departmentPanel) {
   }, () => {});
 }
 
-// The department choice of a transfer or assignment (转送、交办).
-const departmentSelect = document.getElementById("t-department");
-if (departmentSelect) {
+// The department choices: of a transfer or assignment (转送、交办), and of an accused unit.
+const departmentSelects = ["t-department", "t-accused-department"]
+  .map((id) => document.getElementById(id))
+  .filter(Boolean);
+if (departmentSelects.length) {
   api("GET", "/api/departments").then((data) => {
-    departmentSelect.append(
-      ...data.departments.map((d) => {
-        const option = document.createElement("option");
-        option.value = d.code;
-        option.textContent = d.name;
-        return option;
-      }),
-    );
+    for (const select of departmentSelects) {
+      select.append(
+        ...data.departments.map((d) => {
+          const option = document.createElement("option");
+          option.value = d.code;
+          option.textContent = d.name;
+          return option;
+        }),
+      );
+    }
   }, () => {}); // 403: this account does not route cases
 }

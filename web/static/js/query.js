@@ -9,6 +9,9 @@ function show(data) {
   document.getElementById("r-stage").textContent = data.stage;
   document.getElementById("r-unit").textContent = data.unit;
   document.getElementById("r-due").textContent = data.due ? `${data.due.label}：${data.due.date}` : "无";
+  // The legal channel (法定途径) of a matter not accepted or redirected; the ground is on the notice.
+  document.getElementById("r-channel").textContent = data.legal_channel ?? "";
+  for (const el of document.querySelectorAll(".r-channel")) el.hidden = !data.legal_channel;
   const list = document.getElementById("r-events");
   list.replaceChildren(
     ...data.events.map((e) => {

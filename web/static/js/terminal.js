@@ -6,7 +6,11 @@ import { HubCall } from "./call.js";
 
 const $ = (id) => document.getElementById(id);
 const sections = ["register", "waiting", "call", "finished"];
-const show = (name) => sections.forEach((s) => ($(s).hidden = s !== name));
+let pending = [];
+const show = (name) => {
+  sections.forEach((s) => ($(s).hidden = s !== name));
+  $("evaluations").hidden = name !== "register" || pending.length === 0;
+};
 
 const client = new SignalingClient();
 let call = null;
@@ -205,12 +209,81 @@ $("leave-yes").addEventListener("click", async () => {
   }
 });
 
+// 待评价: answered cases registered here; the agent records the petitioner's own grade.
+let evaluating = null;
+
+function pendingItem(p) {
+  const li = document.createElement("li");
+  li.dataset.case = p.case_id;
+  const head = document.createElement("p");
+  const number = document.createElement("strong");
+  number.textContent = p.number;
+  head.append(number, ` ${p.petitioner} · ${p.line} · 答复结果：${p.outcome || "—"} · 请于 ${p.deadline} 前评价`);
+  const summary = document.createElement("p");
+  summary.className = "hint";
+  summary.textContent = p.summary;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "evaluate";
+  button.textContent = "代为评价";
+  button.addEventListener("click", () => openEvaluation(p));
+  li.append(head, summary, button);
+  return li;
+}
+
+function openEvaluation(p) {
+  evaluating = p;
+  const form = $("evaluation-form");
+  form.reset();
+  $("ev-number").textContent = p.number;
+  $("evaluation-error").textContent = "";
+  form.hidden = false;
+}
+
+async function loadPending() {
+  const data = await api("GET", "/api/terminal/evaluations");
+  pending = data.cases;
+  $("pending-list").replaceChildren(...pending.map(pendingItem));
+  $("pending-count").textContent = String(pending.length);
+  if (!pending.some((p) => p.case_id === evaluating?.case_id)) $("evaluation-form").hidden = true;
+  $("evaluations").hidden = $("register").hidden || pending.length === 0;
+}
+
+$("evaluation-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const form = ev.target;
+  const grade = form.querySelector("input[name=grade]:checked")?.value;
+  if (!grade) {
+    $("evaluation-error").textContent = "请选择信访人的评价";
+    return;
+  }
+  try {
+    const res = await api("POST", `/api/terminal/cases/${evaluating.case_id}/evaluation`, {
+      grade,
+      comment: form.elements.comment.value,
+    });
+    evaluating = null;
+    form.hidden = true;
+    message("evaluation-message", `已记录事项 ${res.number} 的评价：${res.grade_label}（经本终端录入）。`);
+    await loadPending();
+    if (!pending.length) $("evaluations").hidden = false; // keep the confirmation in sight
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    $("evaluation-error").textContent = err.message;
+  }
+});
+$("evaluation-cancel").addEventListener("click", () => {
+  evaluating = null;
+  $("evaluation-form").hidden = true;
+});
+
 async function newVisit() {
   await unfollow();
   $("register-form").reset();
   $("priority-reason-label").hidden = true;
   message("register-message", "");
   show("register");
+  await loadPending();
 }
 $("new-visit").addEventListener("click", newVisit);
 $("waiting-new").addEventListener("click", newVisit);
@@ -228,6 +301,7 @@ async function main() {
     if (ticket.state === "serving" && ticket.visit_id) await startCall(`visit-${ticket.visit_id}`);
   }
   client.addEventListener("open", () => resync().catch(() => {}));
+  await loadPending();
   document.body.dataset.ready = "1";
 }
 main();

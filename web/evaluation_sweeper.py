@@ -1,0 +1,55 @@
+"""The evaluation sweep: a background task that records every evaluation window that has
+passed as `evaluation_expired` (满意度评价逾期), so figures need nobody to open a page."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from hall import evaluation
+from hall.db import Database
+from hall.ports import Clock
+
+logger = logging.getLogger(__name__)
+
+
+class EvaluationSweeper:
+    """Runs `hall.evaluation.sweep_expired` at start and every `interval_s` on the app clock."""
+
+    def __init__(self, *, db: Database, clock: Clock, days: int, interval_s: float) -> None:
+        self.db = db
+        self.clock = clock
+        self.days = days
+        self.interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def sweep(self) -> int:
+        """One pass in one transaction; returns how many expiries it recorded (idempotent)."""
+        async with self.db.transaction() as session:
+            recorded = await evaluation.sweep_expired(session, now=self.clock.now(), days=self.days)
+        if recorded:
+            logger.info("[evaluation] %d evaluation window(s) recorded as expired", recorded)
+        return recorded
+
+    async def _forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:
+                # A failed pass (e.g. a concurrent evaluation of the same response) is retried.
+                logger.exception("evaluation sweep failed")
+            await asyncio.sleep(self.interval_s)
+
+    def start(self) -> None:
+        """Start the task (a first pass right away: the server may have been down)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._forever())
+
+    async def close(self) -> None:
+        """Stop the task; idempotent."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
