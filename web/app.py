@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,8 +12,9 @@ import jinja2
 from aiohttp import web
 from aiortc import RTCIceServer
 
-from hall import demo
+from hall import demo, documents
 from hall.db import Database, migrate
+from hall.document_store import DocumentStore
 from hall.ports import Clock, SystemClock
 from hall.public_query import QueryThrottle
 from hall.users import LoginThrottle
@@ -20,7 +22,18 @@ from signaling.bus import LocalBus
 from signaling.hub import MediaHub
 from signaling.ice import hub_stun_urls
 from signaling.session import SignalingContext
-from web import api, case_api, department_api, keys, notice_api, pages, queue_api, supervision, ws
+from web import (
+    api,
+    case_api,
+    department_api,
+    document_api,
+    keys,
+    notice_api,
+    pages,
+    queue_api,
+    supervision,
+    ws,
+)
 from web.auth import PUBLIC, auth_middleware
 from web.calls import CallService
 from web.config import Config
@@ -44,6 +57,17 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             app[DEMO_LOGINS] = logins
     yield
     await db.close()
+
+
+async def _documents(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.CONFIG].documents
+    await asyncio.to_thread(settings.directory.mkdir, parents=True, exist_ok=True)
+    store = DocumentStore(settings.directory, max_bytes=settings.max_bytes)
+    async with app[keys.DB].reader() as session:
+        known = await documents.storage_names(session)
+    await store.recover(known)
+    app[keys.DOCUMENTS] = store
+    yield
 
 
 async def _media(app: web.Application) -> AsyncIterator[None]:
@@ -129,7 +153,8 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     case_api.setup(app)
     department_api.setup(app)
     notice_api.setup(app)
+    document_api.setup(app)
     app.router.add_static("/static", HERE / "static", name="static")
     app[keys.POLICIES]["GET /static"] = PUBLIC
-    app.cleanup_ctx.extend([_database, _media, _queue, _calls])
+    app.cleanup_ctx.extend([_database, _documents, _media, _queue, _calls])
     return app
