@@ -97,7 +97,7 @@ def upload_form(
     note: str | None = None,
 ) -> FormData:
     """A multipart body as a browser's FormData sends it."""
-    form = FormData()
+    form = FormData(quote_fields=False)  # as browsers send names: raw UTF-8
     if visibility is not None:
         form.add_field("visibility", visibility)
     if note is not None:
