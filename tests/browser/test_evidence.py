@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, FilePayload, Page, expect
 from sqlalchemy import select
 
 from hall.model import Case
@@ -35,7 +35,8 @@ async def server(config: Config) -> AsyncIterator[TestServer]:
     await srv.close()
 
 
-def payload(name: str, mime: str, data: bytes) -> dict[str, object]:
+def payload(name: str, mime: str, data: bytes) -> FilePayload:
+    """A file chosen in the file picker, made in memory."""
     return {"name": name, "mimeType": mime, "buffer": data}
 
 
