@@ -6,7 +6,6 @@ the link gives back exactly the bytes uploaded."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,19 +19,15 @@ from tests.browser.pages import base_url, log_in, open_as, register_at_terminal
 from tests.document_fixtures import HTML, exe, padded_png, pdf, png
 from tests.support import valid_id_number
 from web import keys
-from web.app import create_app
 from web.config import Config
 
 LIMIT = 256 * 1024
 
 
 @pytest.fixture
-async def server(config: Config) -> AsyncIterator[TestServer]:
-    small = replace(config, documents=replace(config.documents, max_bytes=LIMIT))
-    srv = TestServer(create_app(small))
-    await srv.start_server()
-    yield srv
-    await srv.close()
+def config(config: Config) -> Config:
+    """The shared app (`server`) with a small document limit."""
+    return replace(config, documents=replace(config.documents, max_bytes=LIMIT))
 
 
 def payload(name: str, mime: str, data: bytes) -> FilePayload:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from tests.conftest import ClientFactory
 from tests.document_fixtures import HTML, exe, padded_png, pdf, png, sha256, upload, upload_form
 from tests.support import Client, registration, valid_id_number
 from web import keys
-from web.app import create_app
 from web.config import Config
 
 MIB = 1024 * 1024
@@ -28,16 +26,9 @@ LIMIT = 3 * MIB  # above web.max_body_bytes (1 MiB): aiohttp's client_max_size m
 
 
 @pytest.fixture
-def small(config: Config) -> Config:
+def config(config: Config) -> Config:
+    """The shared app (`server`) with a small document limit and cap."""
     return replace(config, documents=replace(config.documents, max_bytes=LIMIT, max_per_case=4))
-
-
-@pytest.fixture
-async def server(small: Config) -> AsyncIterator[TestServer]:
-    srv = TestServer(create_app(small))
-    await srv.start_server()
-    yield srv
-    await srv.close()
 
 
 async def remote_case(terminal: Client, n: int = 1) -> int:
@@ -58,7 +49,7 @@ def stored(config: Config) -> list[str]:
 
 
 async def test_upload_list_and_download_the_same_bytes(
-    server: TestServer, client_as: ClientFactory, small: Config
+    server: TestServer, client_as: ClientFactory, config: Config
 ) -> None:
     terminal = await client_as("village-zhangzhuang")
     case_id = await remote_case(terminal)
@@ -72,7 +63,7 @@ async def test_upload_list_and_download_the_same_bytes(
     assert made["name"] == "现场 1.jpg"
     assert (made["size_bytes"], made["sha256"]) == (len(photo), sha256(photo))
     assert (made["visibility"], made["note"]) == ("staff", "院墙裂缝")
-    [name] = stored(small)  # a random name, not the uploader's
+    [name] = stored(config)  # a random name, not the uploader's
     assert name.endswith(".png") and "现场" not in name
 
     officer = await client_as("officer-urban")
@@ -105,7 +96,7 @@ async def test_upload_list_and_download_the_same_bytes(
 
 
 async def test_every_bad_upload_is_refused_with_a_code_and_leaves_nothing(
-    server: TestServer, client_as: ClientFactory, small: Config
+    server: TestServer, client_as: ClientFactory, config: Config
 ) -> None:
     terminal = await client_as("village-zhangzhuang")
     case_id = await remote_case(terminal)
@@ -173,11 +164,11 @@ async def test_every_bad_upload_is_refused_with_a_code_and_leaves_nothing(
     async with server.app[keys.DB].reader() as session:
         kinds = set(await session.scalars(select(CaseEvent.kind)))
     assert "document_added" not in kinds
-    assert stored(small) == []
+    assert stored(config) == []
 
 
 async def test_a_case_holds_at_most_max_per_case_documents(
-    server: TestServer, client_as: ClientFactory, small: Config
+    server: TestServer, client_as: ClientFactory, config: Config
 ) -> None:
     officer = await client_as("officer-urban")
     case_id = await remote_case(await client_as("desk"))
@@ -185,7 +176,7 @@ async def test_a_case_holds_at_most_max_per_case_documents(
         await upload(officer, case_id, upload_form(pdf(f"page {n}"), f"{n}.pdf"))
     body = await upload(officer, case_id, upload_form(pdf(), "5.pdf"), status=409)
     assert body["error"]["code"] == "conflict"  # type: ignore[index]
-    assert len(stored(small)) == 4
+    assert len(stored(config)) == 4
 
 
 async def test_who_reads_which_documents(server: TestServer, client_as: ClientFactory) -> None:
@@ -224,7 +215,7 @@ async def test_who_reads_which_documents(server: TestServer, client_as: ClientFa
 
 
 async def test_an_interrupted_upload_leaves_no_file_and_no_row(
-    server: TestServer, client_as: ClientFactory, small: Config
+    server: TestServer, client_as: ClientFactory, config: Config
 ) -> None:
     terminal = await client_as("village-zhangzhuang")
     case_id = await remote_case(terminal)
@@ -244,10 +235,10 @@ async def test_an_interrupted_upload_leaves_no_file_and_no_row(
     reader, writer = await asyncio.open_connection(server.host, server.port)
     writer.write(request + sent)
     await writer.drain()
-    await until(lambda: any(p.endswith(".part") for p in stored(small)))  # it was being written
+    await until(lambda: any(p.endswith(".part") for p in stored(config)))  # it was being written
     writer.close()
     await writer.wait_closed()
-    await until(lambda: stored(small) == [])
+    await until(lambda: stored(config) == [])
     assert await count(server, CaseDocument) == 0
     del reader
 
