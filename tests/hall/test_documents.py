@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hall import documents
-from hall.db import Database
+from hall import demo, documents
+from hall.db import Database, migrate
 from hall.document_store import DocumentStore
 from hall.errors import (
     Conflict,
@@ -28,8 +28,10 @@ from hall.timeline import verify_chain
 from tests.document_fixtures import HTML, exe, jpeg_head, padded_png, pdf, png, webp_head
 from tests.hall.test_case_states import new_case
 from tests.support import T0, principal
+from tests.web import test_cli
 
 LIMIT = 64 * 1024
+pg_url = test_cli.pg_url  # a fresh PostgreSQL database (skipped when none is reachable)
 
 
 @pytest.fixture
@@ -298,3 +300,24 @@ def test_visibility_and_note_are_checked() -> None:
     assert documents.parse_note("  现场  照片 ") == "现场 照片"
     with pytest.raises(InvalidInput):
         documents.parse_note("长" * (documents.NOTE_MAX + 1))
+
+
+async def test_documents_on_postgresql(pg_url: str, store: DocumentStore) -> None:
+    """The same rows, event and audited read on the production database."""
+    await migrate(pg_url)
+    pg = Database(pg_url)
+    try:
+        async with pg.transaction() as session:
+            await demo.ensure_reference_data(session)
+            await demo.seed_demo(session, now=T0)
+        case_id = await new_case(pg, 1, by="village-zhangzhuang")
+        doc = await add_png(pg, store, "village-zhangzhuang", case_id, Visibility.STAFF)
+        officer = await principal(pg, "officer-urban")
+        async with pg.transaction() as session:
+            row = await documents.open_for_reading(session, officer, doc, now=T0, action="view")
+            assert row.created_at == T0 and row.storage_name in files(store)
+            assert await verify_chain(session, case_id) == []
+        async with pg.reader() as session:
+            assert await documents.storage_names(session) == {row.storage_name}
+    finally:
+        await pg.close()
