@@ -66,3 +66,15 @@ class QueueEmpty(HallError):
     """ "Call next" found no waiting ticket in the caller's lines."""
 
     code = "queue_empty"
+
+
+class UnsupportedType(HallError):
+    """An uploaded file whose content is not one of the accepted types (the name does not count)."""
+
+    code = "unsupported_type"
+
+
+class FileTooLarge(HallError):
+    """An uploaded file over the size limit; nothing of it is kept."""
+
+    code = "file_too_large"

@@ -549,3 +549,25 @@ class Evaluation(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     channel: Mapped[str] = mapped_column(String(16), default="")  # query | terminal
     at: Mapped[datetime]
+
+
+class CaseDocument(Base):
+    """An evidence document (证据材料) of a case: a photo or PDF stored outside the web root.
+
+    `name` is the uploader's file name, sanitised, for display only; the file lives under
+    `storage_name` (random) in the documents directory; `media_type` is sniffed from the content.
+    """
+
+    __tablename__ = "case_documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_name: Mapped[str] = mapped_column(String(64), unique=True)
+    visibility: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]

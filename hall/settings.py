@@ -1,4 +1,5 @@
-"""Settings of the domain package: database, demo mode, queue, case numbering and deadlines."""
+"""Settings of the domain package: database, demo mode, queue, case numbering and deadlines,
+evidence documents."""
 
 from __future__ import annotations
 
@@ -193,3 +194,29 @@ class CaseSettings:
     def extend_rule(self) -> ExtendOver:
         """`extend_over` as its enum."""
         return ExtendOver(self.extend_over)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSettings:
+    """Evidence documents (证据材料) uploaded to a case: where they are kept and how large."""
+
+    directory: Path = field(
+        default=Path("var/documents"),
+        metadata={
+            "help": "Directory for uploaded evidence documents, outside the web root; files are "
+            "stored under random names."
+        },
+    )
+    max_bytes: int = field(
+        default=20 * 1024 * 1024,
+        metadata={"help": "Largest accepted document in bytes (checked while it streams in)."},
+    )
+    max_per_case: int = field(
+        default=100, metadata={"help": "Most documents one case may hold (0: no limit)."}
+    )
+
+    def __post_init__(self) -> None:
+        if self.max_bytes < 1:
+            raise ValueError(f"documents.max_bytes is {self.max_bytes}; expected 1 or more")
+        if self.max_per_case < 0:
+            raise ValueError(f"documents.max_per_case is {self.max_per_case}; expected 0 or more")

@@ -171,7 +171,10 @@ async def terminal_tickets(request: web.Request) -> web.StreamResponse:
             .order_by(Ticket.id)
         )
         return web.json_response(
-            [_ticket_json(t, line) | {"visit_id": vid} for t, line, vid in rows]
+            [
+                _ticket_json(t, line) | {"visit_id": vid, "case_id": t.case_id}
+                for t, line, vid in rows
+            ]
         )
 
 

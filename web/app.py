@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,8 +12,9 @@ import jinja2
 from aiohttp import web
 from aiortc import RTCIceServer
 
-from hall import demo
+from hall import demo, documents
 from hall.db import Database, migrate
+from hall.document_store import DocumentStore
 from hall.ports import Clock, SystemClock
 from hall.public_query import QueryThrottle
 from hall.users import LoginThrottle
@@ -24,6 +26,7 @@ from web import (
     api,
     case_api,
     department_api,
+    document_api,
     evaluation_api,
     keys,
     notice_api,
@@ -57,6 +60,17 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             app[DEMO_LOGINS] = logins
     yield
     await db.close()
+
+
+async def _documents(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.CONFIG].documents
+    await asyncio.to_thread(settings.directory.mkdir, parents=True, exist_ok=True)
+    store = DocumentStore(settings.directory, max_bytes=settings.max_bytes)
+    async with app[keys.DB].reader() as session:
+        known = await documents.storage_names(session)
+    await store.recover(known)
+    app[keys.DOCUMENTS] = store
+    yield
 
 
 async def _media(app: web.Application) -> AsyncIterator[None]:
@@ -156,7 +170,8 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     department_api.setup(app)
     notice_api.setup(app)
     evaluation_api.setup(app)
+    document_api.setup(app)
     app.router.add_static("/static", HERE / "static", name="static")
     app[keys.POLICIES]["GET /static"] = PUBLIC
-    app.cleanup_ctx.extend([_database, _media, _queue, _calls, _evaluations])
+    app.cleanup_ctx.extend([_database, _documents, _media, _queue, _calls, _evaluations])
     return app

@@ -90,12 +90,13 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 
 async def check_csrf(request: web.Request, expected: str) -> None:
-    """The request must carry `expected` in X-CSRF-Token or a csrf_token form field."""
+    """The request must carry `expected` in X-CSRF-Token or a csrf_token form field.
+
+    Only a urlencoded form is read for the field: a multipart body is an upload that its
+    handler streams, so reading it here would buffer it; uploads send the header.
+    """
     sent = request.headers.get("X-CSRF-Token", "")
-    if not sent and request.content_type in (
-        "application/x-www-form-urlencoded",
-        "multipart/form-data",
-    ):
+    if not sent and request.content_type == "application/x-www-form-urlencoded":
         form = await request.post()
         value = form.get("csrf_token", "")
         sent = value if isinstance(value, str) else ""

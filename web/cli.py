@@ -34,10 +34,15 @@ from web.config import Config, env_name, from_env, settings_help
 def _config(args: argparse.Namespace) -> Config:
     base = from_env(Config())
     data_dir = Path(args.data_dir) if args.data_dir else base.hall.data_dir
-    config = Config.for_data_dir(data_dir, hall=base.hall, recording=base.recording)
+    config = Config.for_data_dir(
+        data_dir, hall=base.hall, recording=base.recording, documents=base.documents
+    )
     if env_name("recording", "directory") in os.environ:
         # An explicit recordings folder wins over the default <data dir>/recordings.
         config = dataclasses.replace(config, recording=base.recording)
+    if env_name("documents", "directory") in os.environ:
+        # The same for the evidence documents folder (<data dir>/documents by default).
+        config = dataclasses.replace(config, documents=base.documents)
     web_settings = base.web
     if getattr(args, "host", None):
         web_settings = dataclasses.replace(web_settings, host=args.host)

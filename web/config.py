@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hall.settings import CaseSettings, HallSettings, QueueSettings
+from hall.settings import CaseSettings, DocumentSettings, HallSettings, QueueSettings
 from recording.settings import RecordingSettings
 from signaling.settings import SignalingSettings
 
@@ -46,16 +46,19 @@ class Config:
     case: CaseSettings = field(default_factory=CaseSettings)
     signaling: SignalingSettings = field(default_factory=SignalingSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
+    documents: DocumentSettings = field(default_factory=DocumentSettings)
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, **sections: Any) -> Config:
-        """A config whose database and recordings live under `data_dir`."""
+        """A config whose database, recordings and documents live under `data_dir`."""
         data_dir = data_dir.resolve()
         hall = sections.pop("hall", HallSettings())
         recording = sections.pop("recording", RecordingSettings())
+        documents = sections.pop("documents", DocumentSettings())
         return cls(
             hall=dataclasses.replace(hall, data_dir=data_dir),
             recording=dataclasses.replace(recording, directory=data_dir / "recordings"),
+            documents=dataclasses.replace(documents, directory=data_dir / "documents"),
             **sections,
         )
 

@@ -25,6 +25,8 @@ STATUS = {
     "unauthenticated": 401,
     "rate_limited": 429,
     "too_large": 413,
+    "file_too_large": 413,
+    "unsupported_type": 415,
     "internal_error": 500,
 }
 

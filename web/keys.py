@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from hall.db import Database
+from hall.document_store import DocumentStore
 from hall.ports import Clock
 from hall.public_query import QueryThrottle
 from hall.users import LoginThrottle
@@ -30,3 +31,4 @@ THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("throttle", LoginThrottle)
 QUERY_THROTTLE: web.AppKey[QueryThrottle] = web.AppKey("query_throttle", QueryThrottle)
 SIGNALING: web.AppKey[SignalingContext] = web.AppKey("signaling", SignalingContext)
 POLICIES: web.AppKey[dict[str, frozenset[str]]] = web.AppKey("policies")
+DOCUMENTS: web.AppKey[DocumentStore] = web.AppKey("documents", DocumentStore)

@@ -8,9 +8,10 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from hall import cases, evaluation, legal_channels, users
-from hall.errors import HallError, RateLimited, Unauthenticated
-from hall.model import Role
+from hall import cases, documents, evaluation, legal_channels, users
+from hall.errors import Forbidden, HallError, RateLimited, Unauthenticated
+from hall.model import CaseDocument, Role
+from hall.settings import HALL_TZ
 from web import keys
 from web.auth import (
     ANY_USER,
@@ -131,7 +132,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 @aiohttp_jinja2.template("terminal.html")
 async def terminal_page(request: web.Request) -> dict[str, Any]:
-    return _context(request)
+    return _context(request, max_document_bytes=request.app[keys.CONFIG].documents.max_bytes)
 
 
 @aiohttp_jinja2.template("console.html")
@@ -149,11 +150,22 @@ async def cases_page(request: web.Request) -> dict[str, Any]:
 @aiohttp_jinja2.template("case.html")
 async def case_page(request: web.Request) -> dict[str, Any]:
     case_id = int(request.match_info["case_id"])
+    who = principal(request)
     async with request.app[keys.DB].reader() as session:
-        view = await cases.case_view(session, principal(request), case_id)
+        view = await cases.case_view(session, who, case_id)
+        try:
+            papers: list[CaseDocument] | None = await documents.list_documents(
+                session, who, case_id
+            )
+        except Forbidden:
+            papers = None  # a department never sees the evidence of a 检举控告
     return _context(
         request,
         view=view,
+        documents=papers,
+        may_upload=who.role in documents.STAFF_UPLOADERS,
+        max_document_bytes=request.app[keys.CONFIG].documents.max_bytes,
+        hall_tz=HALL_TZ,
         legal_channel_labels=legal_channels.LABELS,
         grade_labels=evaluation.GRADES,
         evaluation_channels=evaluation.CHANNEL_LABELS,

@@ -14,7 +14,7 @@ from hall.case_states import TRANSITIONS, Change, transition
 from hall.db import Database
 from hall.deadlines import Rule, due_date
 from hall.errors import Conflict, Forbidden, InvalidInput
-from hall.model import Case, CaseEvent, CaseState, Channel
+from hall.model import Case, CaseEvent, CaseState, Channel, Role
 from hall.registration import Registration, register
 from hall.timeline import verify_chain
 from tests.support import QS, T0, principal, valid_id_number
@@ -48,8 +48,12 @@ PATHS[S.MERGED] = [(S.MERGED, Change())]
 PATHS[S.WITHDRAWN] = [(S.WITHDRAWN, Change())]
 
 
-async def new_case(db: Database, n: int = 1, *, line: str = "urban", now: datetime = T0) -> int:
-    desk = await principal(db, "desk")
+async def new_case(
+    db: Database, n: int = 1, *, line: str = "urban", now: datetime = T0, by: str = "desk"
+) -> int:
+    """A case registered by the account `by` (a walk-in at the desk, or a terminal's request)."""
+    desk = await principal(db, by)
+    channel = Channel.REMOTE if desk.role == Role.TERMINAL else Channel.WALK_IN
     reg = Registration(
         name="王五",
         id_number=valid_id_number(f"41010219800101{n:03d}"),
@@ -60,7 +64,7 @@ async def new_case(db: Database, n: int = 1, *, line: str = "urban", now: dateti
         line_code=line,
     )
     async with db.transaction() as session:
-        done = await register(session, desk, reg, channel=Channel.WALK_IN, now=now, settings=QS)
+        done = await register(session, desk, reg, channel=channel, now=now, settings=QS)
     return done.case.id
 
 

@@ -130,6 +130,7 @@ async def test_role_matrix_on_every_route(server: TestServer, client_as: ClientF
         "{code}": "urban",
         "{supervision_id}": "1",
         "{kind}": "acceptance",
+        "{document_id}": "1",
     }
     checked = 0
     async with TestClient(server) as anonymous:

@@ -1,5 +1,6 @@
 // Case page: reveal the petitioner's full identity number and phone on request (audited).
 import { api } from "./http.js";
+import { uploadDocument, uploadError } from "./documents.js";
 
 const button = document.getElementById("unmask");
 button?.addEventListener("click", async () => {
@@ -242,4 +243,34 @@ if (departmentSelects.length) {
       );
     }
   }, () => {}); // 403: this account does not route cases
+}
+
+// Evidence documents (证据材料): upload a photo or PDF; the page then shows it in the list and
+// in the timeline.
+const documentForm = document.getElementById("document-form");
+if (documentForm) {
+  const panel = document.getElementById("documents");
+  documentForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = document.getElementById("document-error");
+    const submit = document.getElementById("document-submit");
+    const f = documentForm.elements;
+    error.hidden = true;
+    submit.disabled = true;
+    submit.textContent = "正在上传…";
+    try {
+      await uploadDocument(panel.dataset.case, {
+        file: f.file.files[0],
+        note: f.note.value,
+        visibility: f.petitioner.checked ? "petitioner" : "staff",
+        maxBytes: Number(panel.dataset.maxBytes),
+      });
+      location.reload();
+    } catch (err) {
+      error.textContent = uploadError(err);
+      error.hidden = false;
+      submit.disabled = false;
+      submit.textContent = "上传材料";
+    }
+  });
 }

@@ -10,14 +10,16 @@ export class ApiError extends Error {
   }
 }
 
+// `body`: an object sent as JSON, or a FormData sent as multipart/form-data (uploads).
 export async function api(method, path, body) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") headers["X-CSRF-Token"] = csrf();
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const form = body instanceof FormData;
+  if (body !== undefined && !form) headers["Content-Type"] = "application/json";
   const res = await fetch(path, {
     method,
     headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined || form ? body : JSON.stringify(body),
     credentials: "same-origin",
   });
   const data = res.headers.get("Content-Type")?.includes("json") ? await res.json() : null;

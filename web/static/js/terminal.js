@@ -3,13 +3,16 @@
 import { api, ApiError } from "./http.js";
 import { SignalingClient } from "./signaling.js";
 import { HubCall } from "./call.js";
+import { documentItem, listDocuments, uploadDocument, uploadError } from "./documents.js";
 
 const $ = (id) => document.getElementById(id);
 const sections = ["register", "waiting", "call", "finished"];
 let pending = [];
+let caseId = null; // the case of the matter registered here: evidence goes to it (上传材料)
 const show = (name) => {
   sections.forEach((s) => ($(s).hidden = s !== name));
   $("evaluations").hidden = name !== "register" || pending.length === 0;
+  $("materials").hidden = caseId === null || name === "register";
 };
 
 const client = new SignalingClient();
@@ -169,6 +172,7 @@ $("register-form").addEventListener("submit", async (ev) => {
   for (const input of ev.target.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
   try {
     const res = await api("POST", "/api/visit-requests", body);
+    await showMaterials(res.case_id);
     message("queue-message", "");
     renderStatus(res.ticket);
     show("waiting");
@@ -279,6 +283,7 @@ $("evaluation-cancel").addEventListener("click", () => {
 
 async function newVisit() {
   await unfollow();
+  caseId = null;
   $("register-form").reset();
   $("priority-reason-label").hidden = true;
   message("register-message", "");
@@ -287,6 +292,38 @@ async function newVisit() {
 }
 $("new-visit").addEventListener("click", newVisit);
 $("waiting-new").addEventListener("click", newVisit);
+
+// Evidence for the registered matter (上传材料): the list of what was uploaded, and the form.
+async function showMaterials(id) {
+  caseId = id;
+  $("material-form").reset();
+  message("material-message", "");
+  $("material-error").textContent = "";
+  const docs = await listDocuments(id).catch(() => []); // the form works without the list
+  $("material-list").replaceChildren(...docs.map(documentItem));
+}
+
+$("material-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const f = ev.target.elements;
+  $("material-error").textContent = "";
+  message("material-message", "");
+  $("material-submit").disabled = true;
+  try {
+    const doc = await uploadDocument(caseId, {
+      file: f.file.files[0],
+      note: f.note.value,
+      maxBytes: Number($("materials").dataset.maxBytes),
+    });
+    $("material-list").append(documentItem(doc));
+    ev.target.reset();
+    message("material-message", `已上传：${doc.name}`);
+  } catch (err) {
+    $("material-error").textContent = uploadError(err);
+  } finally {
+    $("material-submit").disabled = false;
+  }
+});
 
 async function main() {
   const [lines, villages] = await Promise.all([api("GET", "/api/lines"), api("GET", "/api/villages")]);
@@ -297,6 +334,7 @@ async function main() {
   const active = await api("GET", "/api/terminal/tickets");
   if (active.length) {
     const ticket = active[active.length - 1];
+    await showMaterials(ticket.case_id);
     await follow(ticket.id);
     if (ticket.state === "serving" && ticket.visit_id) await startCall(`visit-${ticket.visit_id}`);
   }
