@@ -19,6 +19,7 @@ STATUS = {
     "conflict": 409,
     "queue_empty": 409,
     "calendar_unknown": 422,
+    "calendar_covered": 409,
     "forbidden": 403,
     "csrf_failed": 403,
     "unauthenticated": 401,
