@@ -130,6 +130,10 @@ async def test_role_matrix_on_every_route(server: TestServer, client_as: ClientF
         "{code}": "urban",
         "{supervision_id}": "1",
         "{kind}": "acceptance",
+        # No such day, department or account: the admin's calls change nothing (404).
+        "{day}": "2099-01-01",
+        "{department_id}": "999999",
+        "{user_id}": "999999",
     }
     checked = 0
     async with TestClient(server) as anonymous:
