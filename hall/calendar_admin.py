@@ -273,3 +273,10 @@ async def years(session: AsyncSession, today: date) -> list[YearStatus]:
             coverage = Coverage.MISSING
         result.append(YearStatus(year, coverage, holidays, workdays))
     return result
+
+
+def year_to_enter(statuses: list[YearStatus], today: date) -> int:
+    """The year the page opens on: the first from this year on that nothing covers (the one to
+    enter), else next year."""
+    missing = [y.year for y in statuses if y.year >= today.year and y.coverage is Coverage.MISSING]
+    return missing[0] if missing else today.year + 1

@@ -4,6 +4,7 @@ and their JSON API."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import aiohttp_jinja2
@@ -111,21 +112,26 @@ def _override_json(row: CalendarOverride) -> dict[str, Any]:
 # ---- calendar (节假日调整表) ----
 
 
-def _year(request: web.Request) -> int:
+def _today(request: web.Request) -> date:
+    return request.app[keys.CLOCK].now().astimezone(HALL_TZ).date()
+
+
+async def _calendar_state(request: web.Request) -> tuple[int, list[calendar_admin.YearStatus]]:
+    """The year asked for (`?year=`, else the first one to enter) and every year's coverage."""
+    async with request.app[keys.DB].reader() as session:
+        years = await calendar_admin.years(session, _today(request))
     raw = request.query.get("year", "")
     if not raw:
-        return int(request.app[keys.CLOCK].now().astimezone(HALL_TZ).year + 1)
+        return calendar_admin.year_to_enter(years, _today(request)), years
     if not raw.isdigit() or not calendar_admin.YEAR_MIN <= int(raw) <= calendar_admin.YEAR_MAX:
         lo, hi = calendar_admin.YEAR_MIN, calendar_admin.YEAR_MAX
         raise InvalidInput("年份有误", fields={"year": f"{lo}–{hi}"})
-    return int(raw)
+    return int(raw), years
 
 
 async def calendar_json(request: web.Request) -> web.StreamResponse:
-    year = _year(request)
-    today = request.app[keys.CLOCK].now().astimezone(HALL_TZ).date()
+    year, years = await _calendar_state(request)
     async with request.app[keys.DB].reader() as session:
-        years = await calendar_admin.years(session, today)
         rows = await calendar_admin.overrides_of(session, year)
     return web.json_response(
         {
@@ -389,7 +395,8 @@ async def home_page(request: web.Request) -> dict[str, Any]:
 
 @aiohttp_jinja2.template("admin/calendar.html")
 async def calendar_page(request: web.Request) -> dict[str, Any]:
-    return _context(request, year=_year(request))
+    year, _ = await _calendar_state(request)
+    return _context(request, year=year)
 
 
 @aiohttp_jinja2.template("admin/departments.html")

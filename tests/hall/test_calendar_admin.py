@@ -142,6 +142,8 @@ async def test_years_show_what_covers_them(db: Database) -> None:
         1,
     )
     assert years[2028].coverage is Coverage.MISSING
+    # The page opens on the first year still to enter.
+    assert calendar_admin.year_to_enter(list(years.values()), date(2026, 12, 1)) == 2028
 
 
 async def test_recompute_fixes_the_deadlines_of_a_case_registered_in_an_unknown_year(
