@@ -174,14 +174,13 @@ async def create(
         terminal_id=terminal_id,
         department_id=department_id,
     )
-    await audit.record(
+    await audit.record_change(
         session,
-        at=now,
-        user_id=by,
-        action="account_created",
-        target_type="user",
-        target_id=user.id,
-        detail={"username": username, "role": role.value},
+        by,
+        now,
+        "account_created",
+        ("user", user.id),
+        {"username": username, "role": role.value},
     )
     return user
 
@@ -194,14 +193,8 @@ async def reset_password(
     users.check_password(password)
     user.password_hash = users.hash_password(password)
     await users.end_sessions(session, user.id)
-    await audit.record(
-        session,
-        at=now,
-        user_id=by,
-        action="account_password_reset",
-        target_type="user",
-        target_id=user.id,
-        detail={"username": user.username},
+    await audit.record_change(
+        session, by, now, "account_password_reset", ("user", user.id), {"username": user.username}
     )
     await session.flush()
     return user
@@ -220,14 +213,8 @@ async def set_active(
     user.active = active
     if not active:
         await users.end_sessions(session, user.id)
-    await audit.record(
-        session,
-        at=now,
-        user_id=by,
-        action="account_reactivated" if active else "account_deactivated",
-        target_type="user",
-        target_id=user.id,
-        detail={"username": user.username},
-    )
+    action = "account_reactivated" if active else "account_deactivated"
+    detail = {"username": user.username}
+    await audit.record_change(session, by, now, action, ("user", user.id), detail)
     await session.flush()
     return user

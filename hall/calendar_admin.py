@@ -210,14 +210,13 @@ async def add_entries(
                 session, day=item.day, is_workday=item.is_workday, note=item.name, by=by, now=now
             )
         )
-        await audit.record(
+        await audit.record_change(
             session,
-            at=now,
-            user_id=by,
-            action="calendar_override_added",
-            target_type="calendar_day",
-            target_id=item.day.isoformat(),
-            detail={"kind": item.kind, "name": item.name},
+            by,
+            now,
+            "calendar_override_added",
+            ("calendar_day", item.day.isoformat()),
+            {"kind": item.kind, "name": item.name},
         )
     return rows
 
@@ -229,14 +228,8 @@ async def remove_entry(session: AsyncSession, day: date, *, by: int | None, now:
         raise NotFound(f"{day.isoformat()} 没有调整记录")
     detail = {"kind": "workday" if row.is_workday else "holiday", "name": row.note}
     await remove_override(session, day)
-    await audit.record(
-        session,
-        at=now,
-        user_id=by,
-        action="calendar_override_removed",
-        target_type="calendar_day",
-        target_id=day.isoformat(),
-        detail=detail,
+    await audit.record_change(
+        session, by, now, "calendar_override_removed", ("calendar_day", day.isoformat()), detail
     )
 
 

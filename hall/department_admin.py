@@ -108,14 +108,13 @@ async def create(
     department = Department(code=code, name=name, region=region, active=True)
     session.add(department)
     await session.flush()
-    await audit.record(
+    await audit.record_change(
         session,
-        at=now,
-        user_id=by,
-        action="department_created",
-        target_type="department",
-        target_id=department.id,
-        detail={"code": code, "name": name, "region": region},
+        by,
+        now,
+        "department_created",
+        ("department", department.id),
+        {"code": code, "name": name, "region": region},
     )
     return department
 
@@ -135,14 +134,13 @@ async def rename(
     await _name_free(session, name, other_than=department.id)
     before = {"name": department.name, "region": department.region}
     department.name, department.region = name, region
-    await audit.record(
+    await audit.record_change(
         session,
-        at=now,
-        user_id=by,
-        action="department_renamed",
-        target_type="department",
-        target_id=department.id,
-        detail={"before": before, "after": {"name": name, "region": region}},
+        by,
+        now,
+        "department_renamed",
+        ("department", department.id),
+        {"before": before, "after": {"name": name, "region": region}},
     )
     await session.flush()
     return department
@@ -159,14 +157,8 @@ async def set_active(
         state = "启用" if active else "停用"
         raise Conflict(f"责任单位 {department.name} 已是{state}状态")
     department.active = active
-    await audit.record(
-        session,
-        at=now,
-        user_id=by,
-        action="department_reactivated" if active else "department_deactivated",
-        target_type="department",
-        target_id=department.id,
-        detail={"code": department.code},
-    )
+    action = "department_reactivated" if active else "department_deactivated"
+    target = ("department", department.id)
+    await audit.record_change(session, by, now, action, target, {"code": department.code})
     await session.flush()
     return department

@@ -4,24 +4,28 @@ and their JSON API."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import Any, TypeVar
 
 import aiohttp_jinja2
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall import account_admin, calendar_admin, case_deadlines, department_admin
 from hall.case_deadlines import Recomputed
 from hall.errors import InvalidInput
 from hall.lines import LINES
-from hall.model import CalendarOverride, Department, Role
+from hall.model import CalendarOverride, Department, Role, User
 from hall.settings import HALL_TZ
 from web import keys
 from web.api import parse_body
 from web.auth import PRINCIPAL, add_route, principal
 
 ADMIN = frozenset({"admin"})
+T = TypeVar("T")
 ROLE_LABELS = {
     Role.TERMINAL: "村信息中心终端",
     Role.OFFICER: "接访人员",
@@ -98,6 +102,40 @@ def _context(request: web.Request, **extra: Any) -> dict[str, Any]:
 
 def _recomputed_json(done: Recomputed) -> dict[str, Any]:
     return {"cases": done.case_ids, "fixed": done.fixed, "remaining": done.remaining}
+
+
+async def _write(
+    request: web.Request,
+    use_case: Callable[[AsyncSession, int, datetime], Awaitable[T]],
+    to_json: Callable[[T], dict[str, Any]],
+    *,
+    status: int = 200,
+) -> web.StreamResponse:
+    """Run one administration use case in one transaction, as the caller, at the app's now."""
+    app = request.app
+    async with app[keys.DB].transaction() as session:
+        row = await use_case(session, principal(request).user_id, app[keys.CLOCK].now())
+        result = to_json(row)
+    return web.json_response(result, status=status)
+
+
+def _activation(
+    set_active: Callable[..., Awaitable[T]], key: str, to_json: Callable[[T], dict[str, Any]]
+) -> tuple[Handler, Handler]:
+    """The deactivate (停用) and reactivate (启用) handlers of the object named by `{key}`."""
+
+    def handler(active: bool) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            target = int(request.match_info[key])
+            return await _write(
+                request,
+                lambda session, by, now: set_active(session, target, active=active, by=by, now=now),
+                to_json,
+            )
+
+        return handle
+
+    return handler(False), handler(True)
 
 
 def _override_json(row: CalendarOverride) -> dict[str, Any]:
@@ -190,12 +228,11 @@ async def remove_override(request: web.Request) -> web.StreamResponse:
         day = calendar_admin.parse_day(request.match_info["day"])
     except ValueError as exc:
         raise InvalidInput(str(exc), fields={"day": str(exc)}) from None
-    app = request.app
-    async with app[keys.DB].transaction() as session:
-        await calendar_admin.remove_entry(
-            session, day, by=principal(request).user_id, now=app[keys.CLOCK].now()
-        )
-    return web.json_response({"removed": day.isoformat()})
+    return await _write(
+        request,
+        lambda session, by, now: calendar_admin.remove_entry(session, day, by=by, now=now),
+        lambda _: {"removed": day.isoformat()},
+    )
 
 
 async def recompute(request: web.Request) -> web.StreamResponse:
@@ -240,56 +277,31 @@ async def departments_json(request: web.Request) -> web.StreamResponse:
 
 async def create_department(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, NewDepartmentBody)
-    app = request.app
-    async with app[keys.DB].transaction() as session:
-        row = await department_admin.create(
-            session,
-            code=body.code,
-            name=body.name,
-            region=body.region,
-            by=principal(request).user_id,
-            now=app[keys.CLOCK].now(),
-        )
-        result = _department_json(row)
-    return web.json_response(result, status=201)
+    return await _write(
+        request,
+        lambda session, by, now: department_admin.create(
+            session, code=body.code, name=body.name, region=body.region, by=by, now=now
+        ),
+        _department_json,
+        status=201,
+    )
 
 
 async def rename_department(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, DepartmentBody)
-    app = request.app
-    async with app[keys.DB].transaction() as session:
-        row = await department_admin.rename(
-            session,
-            _department_id(request),
-            name=body.name,
-            region=body.region,
-            by=principal(request).user_id,
-            now=app[keys.CLOCK].now(),
-        )
-        result = _department_json(row)
-    return web.json_response(result)
+    dept = _department_id(request)
+    return await _write(
+        request,
+        lambda session, by, now: department_admin.rename(
+            session, dept, name=body.name, region=body.region, by=by, now=now
+        ),
+        _department_json,
+    )
 
 
-async def _department_active(request: web.Request, active: bool) -> web.StreamResponse:
-    app = request.app
-    async with app[keys.DB].transaction() as session:
-        row = await department_admin.set_active(
-            session,
-            _department_id(request),
-            active=active,
-            by=principal(request).user_id,
-            now=app[keys.CLOCK].now(),
-        )
-        result = _department_json(row)
-    return web.json_response(result)
-
-
-async def deactivate_department(request: web.Request) -> web.StreamResponse:
-    return await _department_active(request, False)
-
-
-async def reactivate_department(request: web.Request) -> web.StreamResponse:
-    return await _department_active(request, True)
+deactivate_department, reactivate_department = _activation(
+    department_admin.set_active, "department_id", _department_json
+)
 
 
 # ---- accounts (账号) ----
@@ -324,8 +336,8 @@ async def users_json(request: web.Request) -> web.StreamResponse:
     )
 
 
-def _account_json(user_id: int, username: str, active: bool) -> dict[str, Any]:
-    return {"id": user_id, "username": username, "active": active}
+def _account_json(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "active": user.active}
 
 
 async def create_user(request: web.Request) -> web.StreamResponse:
@@ -339,50 +351,27 @@ async def create_user(request: web.Request) -> web.StreamResponse:
         terminal=body.terminal or None,
         department=body.department or None,
     )
-    app = request.app
-    async with app[keys.DB].transaction() as session:
-        user = await account_admin.create(
-            session, spec, by=principal(request).user_id, now=app[keys.CLOCK].now()
-        )
-        result = _account_json(user.id, user.username, user.active)
-    return web.json_response(result, status=201)
+    return await _write(
+        request,
+        lambda session, by, now: account_admin.create(session, spec, by=by, now=now),
+        _account_json,
+        status=201,
+    )
 
 
 async def reset_password(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, PasswordBody)
-    app = request.app
-    async with app[keys.DB].transaction() as session:
-        user = await account_admin.reset_password(
-            session,
-            _user_id(request),
-            body.password,
-            by=principal(request).user_id,
-            now=app[keys.CLOCK].now(),
-        )
-        result = _account_json(user.id, user.username, user.active)
-    return web.json_response(result)
+    user = _user_id(request)
+    return await _write(
+        request,
+        lambda session, by, now: account_admin.reset_password(
+            session, user, body.password, by=by, now=now
+        ),
+        _account_json,
+    )
 
 
-async def _user_active(request: web.Request, active: bool) -> web.StreamResponse:
-    app = request.app
-    async with app[keys.DB].transaction() as session:
-        user = await account_admin.set_active(
-            session,
-            _user_id(request),
-            active=active,
-            by=principal(request).user_id,
-            now=app[keys.CLOCK].now(),
-        )
-        result = _account_json(user.id, user.username, user.active)
-    return web.json_response(result)
-
-
-async def deactivate_user(request: web.Request) -> web.StreamResponse:
-    return await _user_active(request, False)
-
-
-async def reactivate_user(request: web.Request) -> web.StreamResponse:
-    return await _user_active(request, True)
+deactivate_user, reactivate_user = _activation(account_admin.set_active, "user_id", _account_json)
 
 
 # ---- pages ----
