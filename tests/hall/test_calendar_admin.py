@@ -8,14 +8,15 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from hall import calendar_admin, case_deadlines
+from hall import calendar_admin, case_deadlines, demo, department_admin
 from hall.calendar import load_calendar, set_override
 from hall.calendar_admin import CalendarCovered, Coverage, Entry
-from hall.db import Database
+from hall.db import Database, migrate
 from hall.errors import Conflict, InvalidInput, NotFound
 from hall.model import AuditEntry, CalendarOverride, CaseEvent
 from hall.timeline import verify_chain
 from tests.hall.test_case_deadlines import register_at
+from tests.web.test_cli import pg_url  # noqa: F401 - the PostgreSQL fixture
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 # Tuesday 2027-01-26, 10:00 in the hall: the package (1.11.0) does not know 2027.
@@ -222,3 +223,27 @@ async def test_recompute_keeps_what_is_still_unknown_and_fixes_it_later(db: Data
     shown = {d.rule: d.day for d in case_deadlines.attached(events)}
     # 2028-01-01 is a holiday (Saturday), 01-02 a Sunday: the 15 days end on Monday 01-03.
     assert shown == {"accept": date(2028, 1, 3), "general_reply": date(2027, 12, 31)}
+
+
+async def test_recompute_on_postgresql(pg_url: str) -> None:  # noqa: F811 - the fixture
+    """The JSON text prefilter and the new column work on PostgreSQL too."""
+    await migrate(pg_url)
+    db = Database(pg_url)
+    try:
+        async with db.transaction() as session:
+            await demo.ensure_reference_data(session)
+            await demo.seed_demo(session, now=NOW)
+        events = await register_at(db, JAN_26_2027)
+        async with db.transaction() as session:
+            await calendar_admin.add_entries(
+                session, calendar_admin.parse_bulk(NOTICE_2027), by=None, now=JAN_26_2027
+            )
+            done = await case_deadlines.recompute_errors(
+                session, actor_id=None, reason="PostgreSQL", now=JAN_26_2027
+            )
+        assert (done.case_ids, done.fixed, done.remaining) == ([events[0].case_id], 2, 0)
+        async with db.reader() as session:
+            rows = await department_admin.rows(session)
+        assert all(r.department.active for r in rows)
+    finally:
+        await db.close()
