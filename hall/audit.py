@@ -32,3 +32,23 @@ async def record(
             detail=dict(detail or {}),
         )
     )
+
+
+async def record_change(
+    session: AsyncSession,
+    by: int | None,
+    now: datetime,
+    action: str,
+    target: tuple[str, str | int],
+    detail: Mapping[str, Any],
+) -> None:
+    """An administrator's change (`by`, the user id; None from the CLI) of `target` (type, id)."""
+    await record(
+        session,
+        at=now,
+        user_id=by,
+        action=action,
+        target_type=target[0],
+        target_id=target[1],
+        detail=detail,
+    )

@@ -1,5 +1,6 @@
 """The deadlines of a case as the staff see them: every due date attached on the timeline with its
-rule, the case's open deadline, and its overdue / due-soon flags (期限预警)."""
+rule, the case's open deadline, and its overdue / due-soon flags (期限预警); and the recompute of
+deadlines the official calendar could not compute when they were attached (重新计算期限)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import Text, cast, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from hall import case_states
-from hall.deadlines import Rule
-from hall.model import CaseEvent, CaseState
-from hall.settings import HALL_TZ
+from hall.calendar import CalendarUnknown, OfficialCalendar, load_calendar
+from hall.deadlines import LIMITS, Rule, due_date
+from hall.model import Case, CaseEvent, CaseState, Visibility
+from hall.settings import HALL_TZ, ExtendOver
+from hall.timeline import append_event
+
+RECOMPUTED = "deadlines_recomputed"
+# Fixed-length periods: what an error can be (an extension is refused, never stored as one).
+_RECOMPUTABLE = frozenset(r.value for r in LIMITS if r is not Rule.EXTENSION)
 
 # States in which no period runs any more: the terminal ones, and the written refusals whose
 # notice ends the 15-day step (the case only waits to be closed).
@@ -31,6 +41,7 @@ class Deadline:
     error: str | None
     attached_at: datetime
     seq: int
+    recomputed_seq: int | None = None  # the `deadlines_recomputed` event that computed it
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +64,31 @@ def _label(rule: str) -> str:
         return rule
 
 
+def _replacements(events: list[CaseEvent]) -> dict[tuple[int, str], CaseEvent]:
+    """(seq of the attaching event, rule) → the latest recompute event that computed it."""
+    found: dict[tuple[int, str], CaseEvent] = {}
+    for event in events:
+        if event.kind == RECOMPUTED:
+            for rule in event.data.get("due") or {}:
+                found[(int(event.data["of_seq"]), str(rule))] = event
+    return found
+
+
 def attached(events: Iterable[CaseEvent]) -> list[Deadline]:
-    """Every due date the timeline attached, oldest first, in the order each event lists them."""
+    """Every due date the timeline attached, oldest first, in the order each event lists them.
+
+    A deadline that could not be computed and was recomputed later keeps its place (the period
+    still runs from the event that attached it) and takes the recomputed date and rule.
+    """
+    ordered = sorted(events, key=lambda e: e.seq)
+    replaced = _replacements(ordered)
     found: list[Deadline] = []
-    for event in sorted(events, key=lambda e: e.seq):
-        for rule, value in (event.data.get("due") or {}).items():
+    for event in ordered:
+        if event.kind == RECOMPUTED:
+            continue
+        for rule, stored in (event.data.get("due") or {}).items():
+            fix = replaced.get((event.seq, str(rule)))
+            value = fix.data["due"][rule] if fix is not None else stored
             error = value.get("error")
             found.append(
                 Deadline(
@@ -68,6 +99,7 @@ def attached(events: Iterable[CaseEvent]) -> list[Deadline]:
                     error=str(error) if error else None,
                     attached_at=event.at,
                     seq=event.seq,
+                    recomputed_seq=fix.seq if fix is not None else None,
                 )
             )
     return found
@@ -99,3 +131,102 @@ def flags(state: str, events: Iterable[CaseEvent], now: datetime, *, due_soon_da
     overdue = today > deadline.day
     soon = not overdue and (deadline.day - today).days <= due_soon_days
     return Flags(deadline, overdue=overdue, due_soon=soon)
+
+
+@dataclass(frozen=True, slots=True)
+class Recomputed:
+    """What a recompute did: the cases it fixed and the deadlines still not computable."""
+
+    case_ids: list[int]
+    fixed: int
+    remaining: int
+
+
+def _recompute(
+    event: CaseEvent, errors: list[str], calendar: OfficialCalendar, extend_over: ExtendOver
+) -> tuple[dict[str, dict[str, str]], int]:
+    """The deadlines of `errors` computed now for `event` ({rule: {"date", "rule"}}), and how
+    many still cannot be."""
+    start = event.at.astimezone(HALL_TZ).date()
+    computed: dict[str, dict[str, str]] = {}
+    for rule in errors:
+        try:
+            due = due_date(Rule(rule), start, calendar, extend_over=extend_over)
+        except CalendarUnknown:
+            continue  # still not covered: stays an error
+        computed[rule] = case_states.due_json(due)
+    return computed, len(errors) - len(computed)
+
+
+async def recompute_errors(
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    reason: str,
+    now: datetime,
+    extend_over: ExtendOver = ExtendOver.HOLIDAYS_AND_WEEKENDS,
+) -> Recomputed:
+    """Compute again, on today's calendar, every deadline of an open case that was stored as an
+    error (`calendar_unknown`), inside the caller's transaction.
+
+    The timeline is append-only: each attaching event whose errors can now be computed gets one
+    staff `deadlines_recomputed` event (`of_seq`, the dates with their rules, `reason`); the case
+    page and list read it in place of the error. Deadlines already computed are never moved.
+    """
+    # A text prefilter (both databases store the JSON as text or cast it to text); each
+    # candidate is checked exactly below.
+    candidates = list(
+        await session.scalars(
+            select(CaseEvent)
+            .join(Case, Case.id == CaseEvent.case_id)
+            .where(
+                cast(CaseEvent.data, Text).contains('"error"'),
+                CaseEvent.kind != RECOMPUTED,
+                Case.state.not_in([s.value for s in _DONE]),
+            )
+            .order_by(CaseEvent.case_id, CaseEvent.seq)
+        )
+    )
+    if not candidates:
+        return Recomputed([], 0, 0)
+    done = _replacements(
+        list(
+            await session.scalars(
+                select(CaseEvent).where(
+                    CaseEvent.kind == RECOMPUTED,
+                    CaseEvent.case_id.in_({e.case_id for e in candidates}),
+                )
+            )
+        )
+    )
+    calendar = await load_calendar(session)
+    fixed_cases: list[int] = []
+    fixed = remaining = 0
+    for event in candidates:
+        errors = [
+            str(rule)
+            for rule, value in (event.data.get("due") or {}).items()
+            if isinstance(value, dict)
+            and value.get("error")
+            and (event.seq, str(rule)) not in done
+            and rule in _RECOMPUTABLE
+        ]
+        if not errors:
+            continue
+        computed, left = _recompute(event, errors, calendar, extend_over)
+        remaining += left
+        if not computed:
+            continue
+        await append_event(
+            session,
+            case_id=event.case_id,
+            kind=RECOMPUTED,
+            at=now,
+            actor_id=actor_id,
+            visibility=Visibility.STAFF,
+            data={"of_seq": event.seq, "of_kind": event.kind, "reason": reason, "due": computed},
+        )
+        fixed += len(computed)
+        if event.case_id not in fixed_cases:
+            fixed_cases.append(event.case_id)
+    return Recomputed(fixed_cases, fixed, remaining)

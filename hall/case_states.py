@@ -232,6 +232,12 @@ async def _department(session: AsyncSession, to: CaseState, change: Change) -> D
         raise InvalidInput(
             f"未知的责任单位：{change.department}", fields={"department": "unknown department"}
         )
+    if not department.active:
+        # 停用: it keeps the cases it has, but receives no new one.
+        raise InvalidInput(
+            f"责任单位 {department.name} 已停用，不能再转送、交办",
+            fields={"department": "inactive department"},
+        )
     return department
 
 

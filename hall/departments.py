@@ -57,8 +57,12 @@ def _today(now: datetime) -> date:
 
 
 async def list_departments(session: AsyncSession) -> list[Department]:
-    """Every department, by code."""
-    return list(await session.scalars(select(Department).order_by(Department.code)))
+    """Every active department (the ones a case may be routed to), by code."""
+    return list(
+        await session.scalars(
+            select(Department).where(Department.active.is_(True)).order_by(Department.code)
+        )
+    )
 
 
 async def _case(session: AsyncSession, case_id: int) -> Case:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -515,6 +516,8 @@ class Department(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(64))
     region: Mapped[str] = mapped_column(String(64), default="")
+    # A deactivated department (停用) keeps its cases and history but receives no new ones.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Supervision(Base):

@@ -45,6 +45,17 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+PASSWORD_MIN = 8
+
+
+def check_password(password: str) -> None:
+    """`invalid_input` unless `password` is long enough (the one rule for every new password)."""
+    if len(password) < PASSWORD_MIN:
+        raise InvalidInput(
+            f"密码至少{PASSWORD_MIN}位", fields={"password": f"密码至少{PASSWORD_MIN}位"}
+        )
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -63,8 +74,7 @@ async def add_user(
     department_id: int | None = None,
 ) -> User:
     """Create an account; `conflict` if the username exists, `invalid_input` on a weak password."""
-    if len(password) < 8:
-        raise InvalidInput("密码至少8位", fields={"password": "密码至少8位"})
+    check_password(password)
     if await session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"用户名 {username} 已存在")
     lines = []
@@ -124,6 +134,11 @@ async def open_session(
 async def close_session(session: AsyncSession, token: str) -> None:
     """Forget the login session of `token`; idempotent."""
     await session.execute(delete(LoginSession).where(LoginSession.token_hash == _token_hash(token)))
+
+
+async def end_sessions(session: AsyncSession, user_id: int) -> None:
+    """Forget every login session of the user (deactivation, password reset); idempotent."""
+    await session.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
 
 
 async def principal_for(session: AsyncSession, token: str, *, now: datetime) -> Principal | None:

@@ -36,23 +36,38 @@ class Client:
     csrf: str
     username: str
 
-    async def post(self, path: str, body: object | None = None, *, status: int = 200) -> object:
-        resp = await self.http.post(path, json=body, headers={"X-CSRF-Token": self.csrf})
+    async def call(
+        self, method: str, path: str, body: object | None = None, *, status: int = 200
+    ) -> object:
+        """One JSON request with the CSRF token; asserts the status and returns the body."""
+        headers = {"X-CSRF-Token": self.csrf, "Accept": "application/json"}
+        kwargs: dict[str, object] = {} if body is None else {"json": body}
+        resp = await self.http.request(method, path, headers=headers, **kwargs)  # type: ignore[arg-type]
         data = await resp.json()
         assert resp.status == status, (resp.status, data)
         return data
+
+    async def post(self, path: str, body: object | None = None, *, status: int = 200) -> object:
+        return await self.call("POST", path, body, status=status)
 
     async def put(self, path: str, body: object, *, status: int = 200) -> object:
-        resp = await self.http.put(path, json=body, headers={"X-CSRF-Token": self.csrf})
-        data = await resp.json()
-        assert resp.status == status, (resp.status, data)
-        return data
+        return await self.call("PUT", path, body, status=status)
 
     async def get(self, path: str, *, status: int = 200) -> object:
-        resp = await self.http.get(path, headers={"Accept": "application/json"})
-        data = await resp.json()
-        assert resp.status == status, (resp.status, data)
-        return data
+        return await self.call("GET", path, status=status)
+
+    async def delete(self, path: str, *, status: int = 200) -> object:
+        return await self.call("DELETE", path, status=status)
+
+
+class MovableClock:
+    """The hall's clock, set by the test (hall time is UTC+8)."""
+
+    def __init__(self, at: datetime = T0) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
 
 
 async def login(http: HttpClient, username: str, password: str = DEMO_PASSWORD) -> Client:

@@ -23,6 +23,7 @@ from signaling.hub import MediaHub
 from signaling.ice import hub_stun_urls
 from signaling.session import SignalingContext
 from web import (
+    admin,
     api,
     case_api,
     department_api,
@@ -171,6 +172,7 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     notice_api.setup(app)
     evaluation_api.setup(app)
     document_api.setup(app)
+    admin.setup(app)
     app.router.add_static("/static", HERE / "static", name="static")
     app[keys.POLICIES]["GET /static"] = PUBLIC
     app.cleanup_ctx.extend([_database, _documents, _media, _queue, _calls, _evaluations])

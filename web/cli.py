@@ -19,12 +19,12 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import select
 
-from hall import demo, users
+from hall import account_admin, demo
 from hall.calendar import load_calendar
 from hall.db import Database, migrate
 from hall.deadlines import check_dates
 from hall.errors import HallError, InvalidInput
-from hall.model import Case, Role, Terminal
+from hall.model import Case, Role
 from hall.ports import SystemClock
 from hall.timeline import verify_chain
 from web.app import DEMO_LOGINS, create_app
@@ -77,33 +77,22 @@ async def _serve(config: Config) -> None:
 
 
 async def _add_user(config: Config, args: argparse.Namespace) -> None:
-    role = Role(args.role)
-    if role == Role.TERMINAL and not args.terminal:
-        raise InvalidInput("终端账号必须用 --terminal 绑定村信息中心")
-    password = os.environ.get("JIEFANG_NEW_PASSWORD") or getpass.getpass("密码 Password: ")
+    spec = account_admin.AccountSpec(
+        username=args.username,
+        display_name=args.name or args.username,
+        role=args.role,
+        password=os.environ.get("JIEFANG_NEW_PASSWORD") or getpass.getpass("密码 Password: "),
+        lines=tuple(x for x in (args.lines or "").split(",") if x),
+        terminal=args.terminal,
+        department=args.department,
+    )
     url = config.hall.resolved_database_url()
     await migrate(url)
     db = Database(url)
     try:
         async with db.transaction() as session:
             await demo.ensure_reference_data(session)
-            terminal_id = None
-            if args.terminal:
-                terminal_id = await session.scalar(
-                    select(Terminal.id).where(Terminal.code == args.terminal)
-                )
-                if terminal_id is None:
-                    raise InvalidInput(f"未知终端：{args.terminal}")
-            user = await users.add_user(
-                session,
-                username=args.username,
-                password=password,
-                role=role,
-                terminal_id=terminal_id,
-                display_name=args.name or args.username,
-                now=SystemClock().now(),
-                line_codes=tuple(x for x in (args.lines or "").split(",") if x),
-            )
+            user = await account_admin.create(session, spec, by=None, now=SystemClock().now())
         print(f"created {user.role} {user.username} (id {user.id})")
     finally:
         await db.close()
@@ -182,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--name", help="display name")
     add.add_argument("--lines", help="comma-separated line codes for officers")
     add.add_argument("--terminal", help="terminal code (required for terminal accounts)")
+    add.add_argument("--department", help="department code (required for department accounts)")
     add.add_argument("--data-dir", help="data folder (default ./var)")
     sub.add_parser("settings", help="list every setting with its environment variable")
     deadlines = sub.add_parser(
@@ -216,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             asyncio.run(_add_user(_config(args), args))
     except HallError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        details = "".join(f"\n  {name}: {reason}" for name, reason in exc.fields.items())
+        print(f"error: {exc.message}{details}", file=sys.stderr)
         return 2
     return 0
 

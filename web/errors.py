@@ -20,6 +20,7 @@ STATUS = {
     "queue_empty": 409,
     "accused_unit": 409,
     "calendar_unknown": 422,
+    "calendar_covered": 409,
     "forbidden": 403,
     "csrf_failed": 403,
     "unauthenticated": 401,

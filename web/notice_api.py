@@ -53,6 +53,7 @@ def _deadline_json(d: Deadline | None) -> dict[str, Any] | None:
         "date": d.day.isoformat() if d.day else None,
         "text": d.text,
         "error": d.error,
+        "recomputed": d.recomputed_seq is not None,
     }
 
 

@@ -9,11 +9,11 @@ from playwright.async_api import Browser, Page, expect
 from hall.demo import DEMO_PASSWORD
 
 
-async def log_in(page: Page, base: str, username: str) -> None:
+async def log_in(page: Page, base: str, username: str, password: str = DEMO_PASSWORD) -> None:
     """Log in through the real form, as a person would."""
     await page.goto(f"{base}/login")
     await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", DEMO_PASSWORD)
+    await page.fill("input[name=password]", password)
     await page.click("button[type=submit]")
     await page.wait_for_load_state("networkidle")
 

@@ -12,24 +12,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Browser, expect
 
 from tests.browser.pages import base_url, log_in
-from tests.support import login, registration, valid_id_number
+from tests.support import MovableClock, login, registration, valid_id_number
 from web.app import create_app
 from web.config import Config
 
 
-class MovableClock:
-    """The hall's clock, set by the test (hall time is UTC+8)."""
-
-    def __init__(self) -> None:
-        self.at = datetime(2026, 9, 28, 2, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.at
-
-
 @pytest.fixture
 def clock() -> MovableClock:
-    return MovableClock()
+    return MovableClock(datetime(2026, 9, 28, 2, 0, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -131,6 +131,10 @@ async def test_role_matrix_on_every_route(server: TestServer, client_as: ClientF
         "{supervision_id}": "1",
         "{kind}": "acceptance",
         "{document_id}": "1",
+        # No such day, department or account: the admin's calls change nothing (404).
+        "{day}": "2099-01-01",
+        "{department_id}": "999999",
+        "{user_id}": "999999",
     }
     checked = 0
     async with TestClient(server) as anonymous:

@@ -100,7 +100,9 @@ function renderDeadlines(info) {
   error.hidden = !info.deadline?.error;
   error.textContent = info.deadline?.error ? `期限无法计算，请管理员补录官方日历：${info.deadline.error}` : "";
   document.getElementById("deadline-rows").replaceChildren(
-    ...info.deadlines.map((d) => row(d.label, d.date ?? "无法计算", d.error ?? d.text)),
+    ...info.deadlines.map((d) =>
+      row(d.label, d.date ?? "无法计算", d.error ?? (d.recomputed ? `${d.text}（补录日历后重新计算）` : d.text)),
+    ),
   );
   if (info.deadlines.length === 0) {
     document.getElementById("deadline-rows").replaceChildren(row("暂无", "", ""));
