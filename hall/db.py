@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from hall.sqlite_driver import OneHopDBAPI
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ def create_engine(url: str, *, autocheckpoint: int = AUTOCHECKPOINT_PAGES) -> As
     """An async engine for `url`; SQLite connections get WAL, foreign keys, a busy timeout and
     `autocheckpoint` as their WAL checkpoint threshold (pages)."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 5})
+        engine = create_async_engine(url, module=OneHopDBAPI(), connect_args={"timeout": 5})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(autocheckpoint))
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
