@@ -20,7 +20,18 @@ from signaling.bus import LocalBus
 from signaling.hub import MediaHub
 from signaling.ice import hub_stun_urls
 from signaling.session import SignalingContext
-from web import api, case_api, department_api, keys, notice_api, pages, queue_api, supervision, ws
+from web import (
+    api,
+    case_api,
+    case_link_api,
+    department_api,
+    keys,
+    notice_api,
+    pages,
+    queue_api,
+    supervision,
+    ws,
+)
 from web.auth import PUBLIC, auth_middleware
 from web.calls import CallService
 from web.config import Config
@@ -127,6 +138,7 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     ws.setup(app)
     supervision.setup(app)
     case_api.setup(app)
+    case_link_api.setup(app)
     department_api.setup(app)
     notice_api.setup(app)
     app.router.add_static("/static", HERE / "static", name="static")

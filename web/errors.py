@@ -81,9 +81,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         headers = {}
         if isinstance(exc, RateLimited):
             headers["Retry-After"] = str(exc.retry_after_s)
-        return web.json_response(
-            error_body(exc.code, exc.message, exc.fields, exc.details), status=status, headers=headers
-        )
+        body = error_body(exc.code, exc.message, exc.fields, exc.details)
+        return web.json_response(body, status=status, headers=headers)
     except web.HTTPException as exc:
         if exc.status < 400 or not _wants_json(request):
             raise
