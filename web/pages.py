@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from hall import cases, users
+from hall import case_states, cases, users
 from hall.errors import HallError, RateLimited, Unauthenticated
 from hall.model import Role
 from web import keys
@@ -151,7 +151,8 @@ async def case_page(request: web.Request) -> dict[str, Any]:
     case_id = int(request.match_info["case_id"])
     async with request.app[keys.DB].reader() as session:
         view = await cases.case_view(session, principal(request), case_id)
-    return _context(request, view=view)
+    may_link = case_states.may_transition(principal(request), view.case)
+    return _context(request, view=view, may_link=may_link)
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
