@@ -57,7 +57,7 @@ async def test_repeat_is_refused_with_candidates_then_linked(
         "已登记",
     )
     assert candidate["summary"] == "宅基地确权纠纷，请求协调"
-    assert registration()["id_number"] not in str(refused)  # no personal data in the answer
+    assert str(registration()["id_number"]) not in str(refused)  # no personal data in the answer
     assert (await count(server, Case), await count(server, Ticket)) == (1, 1)
 
     linked = await terminal.post(
