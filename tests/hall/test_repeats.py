@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from hall import tickets
-from hall.db import Database
+from hall import demo, tickets
+from hall.db import Database, migrate
 from hall.errors import InvalidInput, RepeatCandidates
 from hall.model import Case, CaseEvent, Channel, Ticket
 from hall.parties import Person
@@ -20,6 +20,7 @@ from hall.repeats import similarity
 from hall.settings import CaseSettings
 from hall.timeline import verify_chain
 from tests.support import QS, T0, principal, valid_id_number
+from tests.web.test_cli import pg_url  # noqa: F401 - the PostgreSQL database fixture
 
 FIRST = Registration(
     name="孙七",
@@ -192,3 +193,25 @@ async def test_a_decision_must_answer_the_current_candidates(db: Database) -> No
                 settings=QS,
             )
     assert "repeat_decision.link" in caught.value.fields
+
+
+async def test_repeat_detection_and_linking_on_postgresql(pg_url: str) -> None:  # noqa: F811
+    await migrate(pg_url)
+    db = Database(pg_url)
+    try:
+        async with db.transaction() as session:
+            await demo.ensure_reference_data(session)
+            await demo.seed_demo(session, now=T0)
+        first = await file(db, FIRST, T0)
+        again = dataclasses.replace(FIRST, summary=AGAIN)
+        later = T0 + timedelta(days=10)
+        found = await candidates_for(db, again, later)
+        assert [c["case_id"] for c in found] == [first.case.id]
+        linked = dataclasses.replace(again, repeat=RepeatDecision(link=first.case.id))
+        done = await file(db, linked, later)
+        assert done.linked and done.case.id == first.case.id
+        # The period runs from the case's latest activity: the linked visit.
+        outside = later + timedelta(days=CaseSettings().repeat_days, hours=1)
+        assert await candidates_for(db, again, outside) == []
+    finally:
+        await db.close()
