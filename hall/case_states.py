@@ -166,6 +166,7 @@ class Change:
     legal_channel_note: str | None = None  # names the channel when it is `other`
     accused_department: str | None = None  # 检举控告: the accused department's code ...
     accused_name: str | None = None  # ... or the accused unit's name
+    merged_into: int | None = None  # the case absorbing this one, for merged (hall.case_links)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +270,45 @@ def _allowed(case: Case, events: list[CaseEvent]) -> list[CaseState]:
         for s in CaseState
         if s in targets and not (s is current and (_extended(events) or s is not S.IN_PROGRESS))
     ]
+
+
+def check_reason(reason: str) -> str:
+    """The trimmed reason of a step; `invalid_input` outside 2–500 characters."""
+    return _check_reason(reason)
+
+
+def is_open(state: str) -> bool:
+    """True while the case can still change (not closed, final, merged or withdrawn)."""
+    return bool(TRANSITIONS[CaseState(state)])
+
+
+async def _merge_target(
+    session: AsyncSession, who: Principal, case: Case, to: CaseState, change: Change
+) -> Case | None:
+    """The case a merge goes into (required for `merged`, refused for any other step)."""
+    if to is not S.MERGED:
+        if change.merged_into is not None:
+            raise InvalidInput(
+                f"变更为“{label(to)}”时不能指定并入的事项", fields={"merged_into": f"not for {to}"}
+            )
+        return None
+    if change.merged_into is None:
+        raise InvalidInput(
+            "合并须指定并入的事项（使用合并操作）",
+            fields={"merged_into": "required: POST /api/cases/{case_id}/merge"},
+        )
+    if change.merged_into == case.id:
+        raise Conflict(f"不能将事项 {case.number} 并入其自身")
+    target = await session.get(Case, change.merged_into)
+    if target is None:
+        raise NotFound(f"信访事项 {change.merged_into} 不存在")
+    if not may_transition(who, target):
+        raise Forbidden("无权变更被并入的信访事项")
+    if not is_open(target.state):
+        raise Conflict(
+            f"目标事项 {target.number} 当前状态为 {target.state}（{label(target.state)}），不能并入"
+        )
+    return target
 
 
 def _check_reason(reason: str) -> str:
@@ -406,6 +446,7 @@ async def transition(
     if receiver is None and case.department_id is not None and to is not S.TRIAGED:
         receiver = await session.get(Department, case.department_id)
     accusations.refuse_if_accused(accused, receiver)
+    target = await _merge_target(session, who, case, to, change)
     if change.extension_days is not None and to is not current:
         raise InvalidInput("只有延期可以给出延期天数", fields={"extension_days": "only to extend"})
     calendar = await load_calendar(session)
@@ -437,6 +478,8 @@ async def transition(
         data["department"] = {"code": department.code, "name": department.name}
     if channel is not None:
         data["legal_channel"] = channel.as_json()
+    if target is not None:
+        data["into"] = {"id": target.id, "number": target.number}
     if dues:
         data["due"] = {name: due_json(due) for name, due in dues.items()}
     public = to not in STAFF_STEPS or to is current  # an extension is told to the petitioner
@@ -458,6 +501,8 @@ async def transition(
         case.legal_channel_note = channel.note
     if accused_changed:
         await accusations.record(session, case, accused, actor_id=who.user_id, reason=text, at=now)
+    if target is not None:
+        case.merged_into_id = target.id
     if department is not None:
         case.department_id = department.id
     elif to is S.TRIAGED:

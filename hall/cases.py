@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall import accusations, audit, legal_channels, recordings
@@ -14,15 +14,18 @@ from hall.errors import Forbidden, NotFound
 from hall.model import (
     Case,
     CaseEvent,
+    CaseParty,
     Line,
     Petitioner,
     Recording,
     Role,
+    Ticket,
     User,
     Village,
     Visibility,
     Visit,
 )
+from hall.parties import PartyView, party_views
 from hall.privacy import mask_id_number, mask_phone
 from hall.users import Principal
 
@@ -48,11 +51,21 @@ class PetitionerView:
 
 @dataclass(frozen=True, slots=True)
 class VisitView:
-    """One visit of the case with its officer and recordings."""
+    """One visit of the case (or of a case merged into it) with its officer and recordings."""
 
     visit: Visit
     officer: str
     recordings: list[Recording]
+    case_number: str = ""  # the merged case it belongs to; empty for the case's own visits
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    """A queue ticket of the case or of a case merged into it."""
+
+    ticket: Ticket
+    line: str
+    case_number: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +80,11 @@ class CaseView:
     # 检举控告: the accused unit, None for a department account (restricted data).
     accused: Accused | None
     legal_channel: str | None
+    parties: list[PartyView]
+    tickets: list[TicketView]
+    merged_cases: list[Case]  # cases merged into this one (transitively)
+    merged_into: Case | None  # the case this one is merged into
+    split_from: Case | None  # the case this one was split out of
 
 
 def may_read(who: Principal, case: Case) -> bool:
@@ -109,20 +127,34 @@ async def case_view(session: AsyncSession, who: Principal, case_id: int) -> Case
             or e.kind in DEPARTMENT_EVENT_KINDS
             or (e.kind == "state_changed" and e.actor_id == who.user_id)
         ]
+    merged_cases = await merged_into_case(session, case.id)
+    numbers = {c.id: c.number for c in merged_cases}
+    case_ids = [case.id, *numbers]
     rows = await session.execute(
         select(Visit, User.display_name)
         .join(User, User.id == Visit.officer_id)
-        .where(Visit.case_id == case.id)
+        .where(Visit.case_id.in_(case_ids))
         .order_by(Visit.id)
     )
-    all_recordings = await recordings.for_case(session, case.id)
+    all_recordings = [r for cid in case_ids for r in await recordings.for_case(session, cid)]
     visits = [
         VisitView(
             visit=visit,
             officer=officer,
             recordings=[r for r in all_recordings if r.visit_id == visit.id],
+            case_number=numbers.get(visit.case_id, ""),
         )
         for visit, officer in rows
+    ]
+    ticket_rows = await session.execute(
+        select(Ticket, Line.name)
+        .join(Line, Line.id == Ticket.line_id)
+        .where(Ticket.case_id.in_(case_ids))
+        .order_by(Ticket.id)
+    )
+    tickets = [
+        TicketView(ticket=t, line=name, case_number=numbers.get(t.case_id, case.number))
+        for t, name in ticket_rows
     ]
     return CaseView(
         case=case,
@@ -138,7 +170,27 @@ async def case_view(session: AsyncSession, who: Principal, case_id: int) -> Case
         visits=visits,
         accused=None if who.role == Role.DEPARTMENT else await accusations.current(session, case),
         legal_channel=legal_channels.display(case.legal_channel, case.legal_channel_note),
+        parties=await party_views(session, case.id),
+        tickets=tickets,
+        merged_cases=merged_cases,
+        merged_into=await session.get(Case, case.merged_into_id) if case.merged_into_id else None,
+        split_from=await session.get(Case, case.split_from_id) if case.split_from_id else None,
     )
+
+
+async def merged_into_case(session: AsyncSession, case_id: int) -> list[Case]:
+    """The cases merged into `case_id`, and those merged into them, oldest first."""
+    found: list[Case] = []
+    frontier = [case_id]
+    while frontier:
+        rows = list(
+            await session.scalars(
+                select(Case).where(Case.merged_into_id.in_(frontier)).order_by(Case.id)
+            )
+        )
+        found.extend(rows)
+        frontier = [c.id for c in rows]
+    return found
 
 
 async def unmasked_petitioner(
@@ -151,8 +203,14 @@ async def unmasked_petitioner(
     if person is None:
         raise NotFound(f"信访人 {petitioner_id} 不存在")
     if who.role == Role.OFFICER:
+        # Any case the person is a party of: petitioner or representative (集体访).
+        party_of = select(CaseParty.case_id).where(CaseParty.petitioner_id == person.id)
         lines = set(
-            await session.scalars(select(Case.line_id).where(Case.petitioner_id == person.id))
+            await session.scalars(
+                select(Case.line_id).where(
+                    or_(Case.petitioner_id == person.id, Case.id.in_(party_of))
+                )
+            )
         )
         if not lines & who.line_ids:
             raise Forbidden("该信访人没有本条线的信访事项")

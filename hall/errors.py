@@ -3,23 +3,60 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 
 class HallError(Exception):
-    """Base of every domain error: `code` is stable and documented, `message` is for people."""
+    """Base of every domain error: `code` is stable and documented, `message` is for people.
+
+    `details` are extra members of the error object for programs (e.g. the candidates of
+    `repeat_candidates`); most errors have none.
+    """
 
     code = "error"
 
-    def __init__(self, message: str, *, fields: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        fields: Mapping[str, str] | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.fields: dict[str, str] = dict(fields or {})
+        self.details: dict[str, Any] = dict(details or {})
 
 
 class InvalidInput(HallError):
     """A request's content is wrong; `fields` maps each field to its reason."""
 
     code = "invalid_input"
+
+
+class TooManyRepresentatives(InvalidInput):
+    """A collective visit names more than 5 representatives (信访工作条例 Art. 20)."""
+
+    code = "too_many_representatives"
+
+
+class DuplicateParty(InvalidInput):
+    """The same identity number twice among a registration's petitioner and representatives."""
+
+    code = "duplicate_party"
+
+
+class HeadCountTooLow(InvalidInput):
+    """A head count (人数) below the number of people the registration names."""
+
+    code = "head_count_below_representatives"
+
+
+class RepeatCandidates(HallError):
+    """The registration looks like a repeat (重信重访): `details["candidates"]` lists the cases;
+    the registrar links the visit to one or confirms a new matter."""
+
+    code = "repeat_candidates"
 
 
 class NotFound(HallError):

@@ -193,6 +193,14 @@ class RecordingState(StrEnum):
     DISCARDED = "discarded"  # verified and hashed, then deleted by the retention setting
 
 
+class PartyRole(StrEnum):
+    """The role of a party (当事人) of a case."""
+
+    PETITIONER = "petitioner"  # 信访人 (the contact of a collective visit)
+    REPRESENTATIVE = "representative"  # 代表 of a collective visit (集体访, at most 5)
+    PROXY_AGENT = "proxy_agent"  # 代办员: the village agent who submitted it (a terminal account)
+
+
 class Visibility(StrEnum):
     """Who may see a case timeline event."""
 
@@ -322,6 +330,29 @@ class Case(Base):
     # on the public query, never shown to a department, never the receiver of the case.
     accused_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     accused_name: Mapped[str | None] = mapped_column(String(128))
+    # 集体访: a head count with up to 5 representatives (parties with role `representative`).
+    collective: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set while the case is merged into another (state `merged`); cleared by undoing it.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # The case a visit or party was split out of (拆分), kept after an undo for the record.
+    split_from_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+
+
+class CaseParty(Base):
+    """A party (当事人) of a case: a petitioner record in a role, or the proxy agent's account.
+
+    Petitioner records stay separate from cases; this links them. Exactly one of
+    `petitioner_id` (petitioner, representative) and `user_id` (proxy_agent) is set.
+    """
+
+    __tablename__ = "case_parties"
+    __table_args__ = (UniqueConstraint("case_id", "petitioner_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # PartyRole
+    petitioner_id: Mapped[int | None] = mapped_column(ForeignKey("petitioners.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime]
 
 
 class CaseEvent(Base):

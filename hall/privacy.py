@@ -9,6 +9,8 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 _PHONE_RE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
+# Runs of digits long enough to be an identity, phone or account number inside free text.
+_NUMBER_RUN = re.compile(r"\d[\dXx-]{5,}[\dXx]")
 
 
 def id_number_problem(value: str) -> str | None:
@@ -63,3 +65,10 @@ def mask_name(value: str) -> str:
     if not value:
         return ""
     return value[0] + "*" * max(1, len(value) - 1)
+
+
+def mask_snippet(text: str, limit: int = 60) -> str:
+    """A short excerpt of free text (a matter's summary) for people outside the case: numbers
+    that could identify someone masked like identity numbers, cut to `limit` characters."""
+    masked = _NUMBER_RUN.sub(lambda m: mask_id_number(m.group(0)), " ".join(text.split()))
+    return masked if len(masked) <= limit else masked[: limit - 1] + "…"

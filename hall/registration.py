@@ -6,19 +6,26 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import queue
+from hall import queue, repeats
 from hall.calendar import CalendarUnknown, load_calendar
 from hall.deadlines import Rule, due_date
-from hall.errors import Conflict, Forbidden, InvalidInput
+from hall.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    RepeatCandidates,
+    TooManyRepresentatives,
+)
 from hall.model import (
     Case,
+    CaseParty,
     CaseState,
     Channel,
     Line,
-    Petitioner,
+    PartyRole,
     PriorityClass,
     PriorityReason,
     Role,
@@ -27,8 +34,16 @@ from hall.model import (
     Village,
     Visibility,
 )
-from hall.privacy import id_number_problem, phone_problem
-from hall.settings import HALL_TZ, ExtendOver, QueueSettings
+from hall.parties import (
+    MAX_REPRESENTATIVES,
+    Person,
+    add_party,
+    check_collective,
+    people_by_id_number,
+    person_problems,
+    store_person,
+)
+from hall.settings import HALL_TZ, CaseSettings, ExtendOver, QueueSettings
 from hall.timeline import append_event
 from hall.users import Principal
 
@@ -39,11 +54,22 @@ RECEIPT_RULES = (Rule.ACCEPT, Rule.GENERAL_REPLY)
 
 
 @dataclass(frozen=True, slots=True)
+class RepeatDecision:
+    """The registrar's answer to `repeat_candidates` (重信重访): link the visit to the case
+    `link` (并入已有事项), or open a new case (确认新事项) having seen the candidates `seen`."""
+
+    link: int | None = None
+    seen: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Registration:
     """What a terminal or the desk submits: who (信访人) and what (事项), and the ticket's class.
 
     `priority_class` normal / priority (with a `priority_reason` among PriorityReason) / urgent
     (desk only, with a free-text reason and the username of the approving leader or supervisor).
+    A collective visit (集体访) names up to 5 `representatives`; `repeat` answers a previous
+    `repeat_candidates` refusal.
     """
 
     name: str
@@ -56,26 +82,28 @@ class Registration:
     priority_class: str = PriorityClass.NORMAL
     priority_reason: str = ""
     approver: str = ""
+    collective: bool = False
+    representatives: tuple[Person, ...] = ()
+    repeat: RepeatDecision | None = None
+
+    @property
+    def petitioner(self) -> Person:
+        """The petitioner (the contact person of a collective visit) as a person."""
+        return Person(name=self.name, id_number=self.id_number, phone=self.phone)
 
 
 @dataclass(frozen=True, slots=True)
 class Registered:
-    """The outcome of a registration: the case and its waiting ticket."""
+    """The outcome of a registration: the case (a new one, or the one linked) and the ticket."""
 
     case: Case
     ticket: Ticket
     line: Line
+    linked: bool = False
 
 
 async def _validate(session: AsyncSession, reg: Registration) -> tuple[Line, Village | None]:
-    problems: dict[str, str] = {}
-    name = reg.name.strip()
-    if not name or len(name) > 32:
-        problems["name"] = "请填写姓名（不超过32字）"
-    if (why := id_number_problem(reg.id_number)) is not None:
-        problems["id_number"] = why
-    if (why := phone_problem(reg.phone)) is not None:
-        problems["phone"] = why
+    problems = person_problems(reg.petitioner, "")
     if not 1 <= reg.head_count <= 200:
         problems["head_count"] = "人数应在1至200之间"
     summary = reg.summary.strip()
@@ -101,6 +129,14 @@ async def _validate(session: AsyncSession, reg: Registration) -> tuple[Line, Vil
         village = await session.get(Village, reg.village_id)
         if village is None:
             problems["village_id"] = "未知村（社区）"
+    problems.update(
+        check_collective(
+            reg.petitioner,
+            reg.representatives,
+            collective=reg.collective,
+            head_count=reg.head_count,
+        )
+    )
     if problems:
         raise InvalidInput("登记信息有误", fields=problems)
     assert line is not None  # noqa: S101 - narrowed by the check above
@@ -119,63 +155,60 @@ async def _approver(session: AsyncSession, actor: Principal, reg: Registration) 
     return approver.id
 
 
-async def _petitioner(
-    session: AsyncSession, reg: Registration, village: Village | None, now: datetime
-) -> Petitioner:
-    id_number = reg.id_number.strip().upper()
-    person = await session.scalar(select(Petitioner).where(Petitioner.id_number == id_number))
-    if person is None:
-        person = Petitioner(
-            name=reg.name.strip(),
-            id_number=id_number,
-            phone=reg.phone.strip(),
-            village_id=village.id if village else None,
-            created_at=now,
-        )
-        session.add(person)
-        await session.flush()
-    else:
-        # The latest registration carries the current phone and village.
-        person.phone = reg.phone.strip()
-        if village is not None:
-            person.village_id = village.id
-    return person
+def _decide(
+    found: list[repeats.Candidate], decision: RepeatDecision | None
+) -> repeats.Candidate | None:
+    """The case to link to, None for a new case; refuses while the registrar has not chosen."""
+    listed = {"candidates": [c.as_json() for c in found]}
+    if decision is None:
+        if found:
+            raise RepeatCandidates(
+                "可能是重复信访：该信访人在本条线有相似事项，请选择并入已有事项或确认新事项",
+                details=listed,
+            )
+        return None
+    if decision.link is not None:
+        match = next((c for c in found if c.case_id == decision.link), None)
+        if match is None:
+            raise InvalidInput(
+                "所选事项不是本次登记的可能重复事项",
+                fields={"repeat_decision.link": "not a repeat candidate of this registration"},
+            )
+        return match
+    unseen = {c.case_id for c in found} - set(decision.seen)
+    if unseen:
+        raise RepeatCandidates("又发现了可能重复的事项，请重新确认", details=listed)
+    return None
 
 
-async def register(
+async def open_case(
     session: AsyncSession,
-    actor: Principal,
-    reg: Registration,
     *,
-    channel: Channel,
+    line: Line,
+    petitioner_id: int,
+    summary: str,
+    head_count: int,
+    channel: str,
+    proxy: bool,
+    collective: bool,
+    actor_id: int | None,
     now: datetime,
-    settings: QueueSettings,
-    extend_over: ExtendOver = ExtendOver.HOLIDAYS_AND_WEEKENDS,
-) -> Registered:
-    """Validate, store the petitioner, open a case and put a ticket in the line's queue.
-
-    `invalid_input` lists every wrong field and stores nothing; `conflict` if the petitioner
-    already waits in a queue.
-    """
-    if actor.role == Role.TERMINAL and actor.terminal_id is None:
-        raise Conflict("该终端账号未绑定村信息中心，请联系管理员")
-    line, village = await _validate(session, reg)
-    approver_id = await _approver(session, actor, reg)
-    person = await _petitioner(session, reg, village, now)
-    already = await queue.ticket_in_play(session, person.id)
-    if already is not None:
-        raise Conflict(f"该信访人已在排队（{already}），请勿重复取号")
+    extend_over: ExtendOver,
+    extra: dict[str, object] | None = None,
+) -> Case:
+    """A new case numbered JF<hall date><id>, with its `registered` event and receipt dues."""
     case = Case(
         number=f"pending-{secrets.token_hex(8)}",
         query_code="".join(secrets.choice(_QUERY_ALPHABET) for _ in range(6)),
         line_id=line.id,
-        petitioner_id=person.id,
+        petitioner_id=petitioner_id,
         state=CaseState.REGISTERED,
-        summary=reg.summary.strip(),
-        head_count=reg.head_count,
+        summary=summary,
+        head_count=head_count,
         channel=channel,
-        proxy=actor.terminal_id is not None,
-        registered_by=actor.user_id,
+        proxy=proxy,
+        collective=collective,
+        registered_by=actor_id,
         created_at=now,
     )
     session.add(case)
@@ -187,15 +220,133 @@ async def register(
         case_id=case.id,
         kind="registered",
         at=now,
-        actor_id=actor.user_id,
+        actor_id=actor_id,
         visibility=Visibility.PUBLIC,
         data={
             "line": line.code,
             "channel": channel,
-            "proxy": case.proxy,
+            "proxy": proxy,
+            "collective": collective,
             "due": await receipt_dues(session, now, extend_over),
+            **(extra or {}),
         },
     )
+    return case
+
+
+async def _link_parties(
+    session: AsyncSession,
+    case: Case,
+    actor: Principal,
+    people: list[tuple[PartyRole, int]],
+    now: datetime,
+) -> list[int]:
+    """Link the registration's people (and the proxy agent) to the case; the new party ids.
+
+    A case keeps at most 5 representatives, also when visits are linked to it.
+    """
+    added = []
+    for role, petitioner_id in people:
+        party = await add_party(session, case.id, role, now=now, petitioner_id=petitioner_id)
+        if party is not None:
+            added.append(party.id)
+    if actor.terminal_id is not None:
+        # 代办: the village agent's submission is a party of the case in its own role.
+        await add_party(session, case.id, PartyRole.PROXY_AGENT, now=now, user_id=actor.user_id)
+    representatives = await session.scalar(
+        select(func.count())
+        .select_from(CaseParty)
+        .where(CaseParty.case_id == case.id, CaseParty.role == PartyRole.REPRESENTATIVE)
+    )
+    if (representatives or 0) > MAX_REPRESENTATIVES:
+        raise TooManyRepresentatives(
+            f"并入后该事项的代表将超过{MAX_REPRESENTATIVES}名，请确认新事项或减少代表",
+            fields={"representatives": f"the case would have {representatives}"},
+        )
+    return added
+
+
+async def register(
+    session: AsyncSession,
+    actor: Principal,
+    reg: Registration,
+    *,
+    channel: Channel,
+    now: datetime,
+    settings: QueueSettings,
+    extend_over: ExtendOver = ExtendOver.HOLIDAYS_AND_WEEKENDS,
+    case_settings: CaseSettings | None = None,
+) -> Registered:
+    """Validate, store the people, open a case (or link a repeat) and put a ticket in the queue.
+
+    `invalid_input` (or a collective visit's own code) lists what is wrong and stores nothing;
+    `conflict` if the petitioner already waits in a queue; `repeat_candidates` when the same
+    person has a similar matter on the line within `case_settings.repeat_days` and
+    `reg.repeat` does not decide (or a candidate appeared that the registrar has not seen).
+    """
+    case_settings = case_settings or CaseSettings()
+    if actor.role == Role.TERMINAL and actor.terminal_id is None:
+        raise Conflict("该终端账号未绑定村信息中心，请联系管理员")
+    line, village = await _validate(session, reg)
+    approver_id = await _approver(session, actor, reg)
+    people = [reg.petitioner, *reg.representatives]
+    known = await people_by_id_number(session, [p.key for p in people])
+    main = known.get(reg.petitioner.key)
+    if main is not None:
+        already = await queue.ticket_in_play(session, main.id)
+        if already is not None:
+            raise Conflict(f"该信访人已在排队（{already}），请勿重复取号")
+    summary = reg.summary.strip()
+    found = await repeats.candidates(
+        session,
+        person_ids=[p.id for p in known.values()],
+        line=line,
+        summary=summary,
+        now=now,
+        days=case_settings.repeat_days,
+        threshold=case_settings.repeat_similarity,
+    )
+    target = _decide(found, reg.repeat)
+    village_id = village.id if village else None
+    person = await store_person(session, reg.petitioner, village_id=village_id, now=now)
+    linked_people = [(PartyRole.PETITIONER, person.id)]
+    for rep in reg.representatives:
+        record = await store_person(session, rep, village_id=village_id, now=now)
+        linked_people.append((PartyRole.REPRESENTATIVE, record.id))
+    if target is None:
+        case = await open_case(
+            session,
+            line=line,
+            petitioner_id=person.id,
+            summary=summary,
+            head_count=reg.head_count,
+            channel=channel,
+            proxy=actor.terminal_id is not None,
+            collective=reg.collective,
+            actor_id=actor.user_id,
+            now=now,
+            extend_over=extend_over,
+        )
+        if found:
+            # 确认新事项: the candidates the registrar overrode stay on the new case's record.
+            await append_event(
+                session,
+                case_id=case.id,
+                kind="repeat_overridden",
+                at=now,
+                actor_id=actor.user_id,
+                visibility=Visibility.STAFF,
+                data={
+                    "candidates": [
+                        {"case_id": c.case_id, "number": c.number, "similarity": c.score}
+                        for c in found
+                    ]
+                },
+            )
+    else:
+        case = await session.get_one(Case, target.case_id)
+        case.collective = case.collective or reg.collective
+    added = await _link_parties(session, case, actor, linked_people, now)
     ticket = await queue.enqueue(
         session,
         line=line,
@@ -211,7 +362,26 @@ async def register(
         priority_reason=reg.priority_reason.strip(),
         approver_id=approver_id,
     )
-    return Registered(case=case, ticket=ticket, line=line)
+    if target is not None:
+        # 并入已有事项: the new visit's matter is written on the existing case's timeline.
+        await append_event(
+            session,
+            case_id=case.id,
+            kind="repeat_linked",
+            at=now,
+            actor_id=actor.user_id,
+            visibility=Visibility.STAFF,
+            data={
+                "summary": summary,
+                "ticket": ticket.number,
+                "channel": channel,
+                "head_count": reg.head_count,
+                "proxy": actor.terminal_id is not None,
+                "similarity": target.score,
+                "parties_added": added,
+            },
+        )
+    return Registered(case=case, ticket=ticket, line=line, linked=target is not None)
 
 
 async def receipt_dues(

@@ -167,6 +167,22 @@ class CaseSettings:
             "evaluate it (满意度评价); afterwards the evaluation is recorded as expired."
         },
     )
+    repeat_days: int = field(
+        default=90,
+        metadata={
+            "help": "Repeat detection (重信重访): a registration is checked against the cases of "
+            "the same person on the same line with any timeline activity in this many days "
+            "(open ones and those closed within the period)."
+        },
+    )
+    repeat_similarity: float = field(
+        default=0.5,
+        metadata={
+            "help": "Repeat detection: the least similarity (0–1) of two summaries for a case "
+            "to be shown as a possible repeat; Sørensen–Dice over the summaries' character "
+            "bigrams, punctuation and spaces ignored."
+        },
+    )
 
     evaluation_sweep_s: float = field(
         default=3600.0,
@@ -188,6 +204,12 @@ class CaseSettings:
         if not self.evaluation_sweep_s > 0:
             raise ValueError(
                 f"case.evaluation_sweep_s is {self.evaluation_sweep_s}; expected more than 0"
+            )
+        if self.repeat_days < 1:
+            raise ValueError(f"case.repeat_days is {self.repeat_days}; expected 1 or more")
+        if not 0 < self.repeat_similarity <= 1:
+            raise ValueError(
+                f"case.repeat_similarity is {self.repeat_similarity}; expected 0 < value <= 1"
             )
 
     @property

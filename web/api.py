@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import and_, select
 
 from hall import cases, live, recordings, registration, visits
 from hall.errors import InvalidInput
-from hall.model import Channel, Line, Role, Ticket, TicketState, Village, Visit, VisitState
+from hall.model import Case, Channel, Line, Role, Ticket, TicketState, Village, Visit, VisitState
+from hall.parties import Person
 from hall.privacy import mask_name
 from signaling.ice import browser_ice_servers
 from web import keys
@@ -21,6 +22,33 @@ from web.auth import ANY_USER, STAFF, add_route, principal
 from web.errors import BadJson, TooLarge
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class PersonBody(BaseModel):
+    """A representative (代表) of a collective visit."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=64)
+    id_number: str = Field(max_length=32)
+    phone: str = Field(max_length=32)
+
+
+class RepeatDecisionBody(BaseModel):
+    """The registrar's answer to `repeat_candidates`: `{"link": case_id}` or
+    `{"new": true, "seen": [case_id, ...]}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    link: int | None = None
+    new: bool | None = None
+    seen: list[int] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _one_choice(self) -> RepeatDecisionBody:
+        if (self.link is None) == (self.new is not True):
+            raise ValueError('give either "link": <case id> or "new": true')
+        if self.link is not None and self.seen:
+            raise ValueError('"seen" goes with "new"')
+        return self
 
 
 class RegistrationBody(BaseModel):
@@ -37,6 +65,10 @@ class RegistrationBody(BaseModel):
     priority_class: str = Field(default="normal", max_length=16)
     priority_reason: str = Field(default="", max_length=400)
     approver: str = Field(default="", max_length=64)
+    collective: bool = False
+    # The domain refuses more than 5 (too_many_representatives); this only bounds the body.
+    representatives: list[PersonBody] = Field(default_factory=list, max_length=20)
+    repeat_decision: RepeatDecisionBody | None = None
 
 
 class NotesBody(BaseModel):
@@ -130,6 +162,17 @@ async def create_visit_request(request: web.Request) -> web.StreamResponse:
         priority_class=body.priority_class,
         priority_reason=body.priority_reason,
         approver=body.approver,
+        collective=body.collective,
+        representatives=tuple(
+            Person(name=r.name, id_number=r.id_number, phone=r.phone) for r in body.representatives
+        ),
+        repeat=(
+            registration.RepeatDecision(
+                link=body.repeat_decision.link, seen=tuple(body.repeat_decision.seen)
+            )
+            if body.repeat_decision is not None
+            else None
+        ),
     )
     channel = Channel.REMOTE if who.role == Role.TERMINAL else Channel.WALK_IN
     async with app[keys.DB].transaction() as session:
@@ -141,6 +184,7 @@ async def create_visit_request(request: web.Request) -> web.StreamResponse:
             now=app[keys.CLOCK].now(),
             settings=app[keys.CONFIG].queue,
             extend_over=app[keys.CONFIG].case.extend_rule,
+            case_settings=app[keys.CONFIG].case,
         )
     await app[keys.QUEUE].changed([done.line.id])
     async with app[keys.DB].reader() as session:
@@ -148,7 +192,12 @@ async def create_visit_request(request: web.Request) -> web.StreamResponse:
             session, who, done.ticket.id, handle_default_s=app[keys.CONFIG].hall.average_handle_s
         )
     return web.json_response(
-        {"ticket": _ticket_json(done.ticket, done.line) | status, "case_id": done.case.id},
+        {
+            "ticket": _ticket_json(done.ticket, done.line) | status,
+            "case_id": done.case.id,
+            "case_number": done.case.number,
+            "linked": done.linked,
+        },
         status=201,
     )
 
@@ -226,6 +275,31 @@ async def get_case(request: web.Request) -> web.StreamResponse:
             "line": view.line.code,
             "summary": case.summary,
             "head_count": case.head_count,
+            "collective": case.collective,
+            "merged_into": _case_ref(view.merged_into),
+            "split_from": _case_ref(view.split_from),
+            "merged_cases": [_case_ref(c) for c in view.merged_cases],
+            "parties": [
+                {
+                    "id": p.id,
+                    "role": p.role,
+                    "petitioner_id": p.petitioner_id,
+                    "name": p.name,
+                    "id_number": p.id_number,
+                    "phone": p.phone,
+                    "village": p.village,
+                }
+                for p in view.parties
+            ],
+            "tickets": [
+                {
+                    "id": t.ticket.id,
+                    "number": t.ticket.number,
+                    "state": t.ticket.state,
+                    "case_number": t.case_number,
+                }
+                for t in view.tickets
+            ],
             "petitioner": {
                 "id": view.petitioner.id,
                 "name": view.petitioner.name,
@@ -236,6 +310,7 @@ async def get_case(request: web.Request) -> web.StreamResponse:
             "visits": [
                 {
                     "id": v.visit.id,
+                    "case_number": v.case_number or case.number,
                     "state": v.visit.state,
                     "outcome": v.visit.outcome,
                     "officer": v.officer,
@@ -261,6 +336,10 @@ async def get_case(request: web.Request) -> web.StreamResponse:
             ],
         }
     )
+
+
+def _case_ref(case: Case | None) -> dict[str, Any] | None:
+    return None if case is None else {"id": case.id, "number": case.number, "state": case.state}
 
 
 async def get_petitioner(request: web.Request) -> web.StreamResponse:

@@ -26,6 +26,7 @@ from web import (
     admin,
     api,
     case_api,
+    case_link_api,
     department_api,
     document_api,
     evaluation_api,
@@ -168,6 +169,7 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     ws.setup(app)
     supervision.setup(app)
     case_api.setup(app)
+    case_link_api.setup(app)
     department_api.setup(app)
     notice_api.setup(app)
     evaluation_api.setup(app)

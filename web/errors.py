@@ -14,6 +14,10 @@ logger = logging.getLogger(__name__)
 
 STATUS = {
     "invalid_input": 422,
+    "too_many_representatives": 422,
+    "duplicate_party": 422,
+    "head_count_below_representatives": 422,
+    "repeat_candidates": 409,
     "bad_json": 400,
     "not_found": 404,
     "conflict": 409,
@@ -50,9 +54,14 @@ class TooLarge(HallError):
     code = "too_large"
 
 
-def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
-    """The canonical JSON error shape shared by every endpoint."""
-    error: dict[str, Any] = {"code": code, "message": message}
+def error_body(
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The canonical JSON error shape shared by every endpoint (`details` add members)."""
+    error: dict[str, Any] = {**(details or {}), "code": code, "message": message}
     if fields:
         error["fields"] = fields
     return {"error": error}
@@ -76,9 +85,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         headers = {}
         if isinstance(exc, RateLimited):
             headers["Retry-After"] = str(exc.retry_after_s)
-        return web.json_response(
-            error_body(exc.code, exc.message, exc.fields), status=status, headers=headers
-        )
+        body = error_body(exc.code, exc.message, exc.fields, exc.details)
+        return web.json_response(body, status=status, headers=headers)
     except web.HTTPException as exc:
         if exc.status < 400 or not _wants_json(request):
             raise

@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from hall import cases, documents, evaluation, legal_channels, users
+from hall import case_states, cases, documents, evaluation, legal_channels, users
 from hall.errors import Forbidden, HallError, RateLimited, Unauthenticated
 from hall.model import CaseDocument, Role
 from hall.settings import HALL_TZ
@@ -162,6 +162,7 @@ async def case_page(request: web.Request) -> dict[str, Any]:
     return _context(
         request,
         view=view,
+        may_link=case_states.may_transition(who, view.case),
         documents=papers,
         may_upload=who.role in documents.STAFF_UPLOADERS,
         max_document_bytes=request.app[keys.CONFIG].documents.max_bytes,

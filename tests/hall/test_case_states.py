@@ -44,7 +44,8 @@ PATHS[S.REREVIEW_REQUESTED] = [*PATHS[S.REVIEWED], (S.REREVIEW_REQUESTED, Change
 PATHS[S.REREVIEWED] = [*PATHS[S.REREVIEW_REQUESTED], (S.REREVIEWED, Change())]
 PATHS[S.FINAL] = [*PATHS[S.REREVIEWED], (S.FINAL, Change())]
 PATHS[S.CLOSED] = [*PATHS[S.RESPONDED], (S.CLOSED, Change())]
-PATHS[S.MERGED] = [(S.MERGED, Change())]
+# Into case 1: the first case each test files (a merge names the case it goes into).
+PATHS[S.MERGED] = [(S.MERGED, Change(merged_into=1))]
 PATHS[S.WITHDRAWN] = [(S.WITHDRAWN, Change())]
 
 

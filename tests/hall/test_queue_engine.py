@@ -3,6 +3,7 @@ recusal, the first handler's wait, the grace window, auto-offers, officers' stat
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from hall import offers, officers, presence, queue, queue_sql, tickets, visits
 from hall.db import Database
 from hall.errors import Conflict, Forbidden, InvalidInput, QueueEmpty
 from hall.model import Channel, Line, OfficerState, Role, Ticket, TicketEvent, Visit
-from hall.registration import Registration, register
+from hall.registration import Registration, RepeatDecision, register
 from hall.settings import QueueSettings
 from hall.users import Principal, add_user
 from tests.support import QS, T0, principal, valid_id_number
@@ -183,8 +184,10 @@ async def test_reactivation_refuses_a_petitioner_who_already_waits_again(db: Dat
             await tickets.miss(session, officer, called.visit.id, now=T0 + 70 * S, settings=QS)
     assert (await get(db, made.id)).state == "no_show"
     desk = await principal(db, "desk")
-    async with db.transaction() as session:  # the same person takes a new ticket meanwhile
-        await register(session, desk, reg(0), channel=Channel.WALK_IN, now=T0, settings=QS)
+    # The same person takes a new ticket meanwhile (the desk links it to the same matter).
+    again = dataclasses.replace(reg(0), repeat=RepeatDecision(link=made.case_id))
+    async with db.transaction() as session:
+        await register(session, desk, again, channel=Channel.WALK_IN, now=T0, settings=QS)
     with pytest.raises(Conflict, match="已有进行中的排队号"):
         async with db.transaction() as session:
             await tickets.reactivate(session, desk, made.id, now=T0, settings=QS)

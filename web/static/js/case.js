@@ -11,6 +11,48 @@ button?.addEventListener("click", async () => {
   button.hidden = true;
 });
 
+// Parties (当事人): each person's full identity number and phone on request (audited).
+for (const button of document.querySelectorAll(".party-unmask")) {
+  button.addEventListener("click", async () => {
+    const row = button.closest("tr");
+    const person = await api("GET", `/api/petitioners/${row.dataset.petitioner}`);
+    row.querySelector(".party-id").textContent = person.id_number;
+    row.querySelector(".party-phone").textContent = person.phone;
+    button.hidden = true;
+  });
+}
+
+// Merge and split (合并 / 拆分) with their undo; the page reloads to show both files.
+const links = document.getElementById("links");
+if (links) {
+  const base = `/api/cases/${links.dataset.case}`;
+  const send = async (form, path, body) => {
+    const error = document.getElementById("links-error");
+    error.hidden = true;
+    try {
+      const res = await api("POST", path, body);
+      location.assign(path.endsWith("/split") ? `/cases/${res.id}` : location.pathname);
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+    }
+  };
+  const on = (id, build) =>
+    document.getElementById(id)?.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const f = event.target.elements;
+      const [path, body] = build(f);
+      send(event.target, path, body);
+    });
+  on("merge-form", (f) => [`${base}/merge`, { into: f.into.value.trim(), reason: f.reason.value }]);
+  on("undo-merge-form", (f) => [`${base}/undo-merge`, { reason: f.reason.value }]);
+  on("undo-split-form", (f) => [`${base}/undo-split`, { reason: f.reason.value }]);
+  on("split-form", (f) => {
+    const [kind, id] = f.item.value.split(":");
+    return [`${base}/split`, { [`${kind}_id`]: Number(id), summary: f.summary.value, reason: f.reason.value }];
+  });
+}
+
 // State transitions (办理状态): the allowed next states for this account, with a reason.
 const panel = document.getElementById("transitions");
 const value = (id) => document.getElementById(id).value;
@@ -19,7 +61,8 @@ function render(state) {
   document.getElementById("t-stage").textContent = `${state.stage}（${state.state}）`;
   const select = document.getElementById("t-to");
   select.replaceChildren(
-    ...state.allowed.map((a) => {
+    // Merging names the other case: the 合并与拆分 panel does it.
+    ...state.allowed.filter((a) => a.to !== "merged").map((a) => {
       const option = document.createElement("option");
       option.value = a.to;
       option.textContent = a.label;

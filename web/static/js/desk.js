@@ -2,6 +2,7 @@
 // queue at a glance (live over the WebSocket), moving tickets between lines, no-shows.
 import { api, ApiError } from "./http.js";
 import { SignalingClient } from "./signaling.js";
+import { collectiveBody, markInvalid, setupCollective, submitRegistration } from "./registration.js";
 
 const $ = (id) => document.getElementById(id);
 const client = new SignalingClient();
@@ -59,15 +60,17 @@ function clearInvalid(form) {
 
 function showFieldErrors(form, box, err) {
   const names = { priority_reason: klass(form) === "urgent" ? "priority_reason_text" : "priority_reason_select" };
-  const reasons = Object.entries(err.fields).map(([field, why]) => {
-    form.elements[names[field] ?? field]?.setAttribute("aria-invalid", "true");
-    return why;
-  });
-  box.textContent = [err.message, ...reasons].join("；");
+  markInvalid(form, err.fields, names);
+  box.textContent = [err.message, ...Object.values(err.fields)].join("；");
 }
 
-function showIssued(ticket) {
+function showIssued(ticket, registered = null) {
   $("issued-number").textContent = ticket.number;
+  $("issued-case").hidden = !registered;
+  if (registered) {
+    $("issued-case-number").textContent = registered.case_number;
+    $("issued-linked").hidden = !registered.linked;
+  }
   const line = lines.find((l) => l.code === ticket.line);
   $("issued-line").textContent = line ? `${line.name}接谈室` : "";
   $("issued-wait").textContent =
@@ -76,6 +79,8 @@ function showIssued(ticket) {
   $("issued").hidden = false;
   $("issued").scrollIntoView({ block: "nearest" });
 }
+
+setupCollective($("register-form"));
 
 $("register-form").addEventListener("change", (ev) => {
   if (ev.target.name === "priority_class") showClassFields();
@@ -95,6 +100,7 @@ $("register-form").addEventListener("submit", async (ev) => {
     summary: f.summary.value,
     line: f.line.value,
     priority_class: cls,
+    ...collectiveBody(form),
   };
   if (cls === "priority") body.priority_reason = f.priority_reason_select.value;
   if (cls === "urgent") {
@@ -106,8 +112,9 @@ $("register-form").addEventListener("submit", async (ev) => {
   clearInvalid(form);
   $("register-submit").disabled = true;
   try {
-    const res = await api("POST", "/api/visit-requests", body);
-    showIssued(res.ticket);
+    const res = await submitRegistration(body, $("repeat-prompt"));
+    if (res === null) return; // back to the form (可能重复: 返回修改)
+    showIssued(res.ticket, res);
     form.reset();
     showClassFields();
     f.name.focus();

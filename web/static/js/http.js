@@ -7,6 +7,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = body?.error?.code;
     this.fields = body?.error?.fields ?? {};
+    this.details = body?.error ?? {}; // extra members, e.g. the candidates of repeat_candidates
   }
 }
 

@@ -4,6 +4,7 @@ import { api, ApiError } from "./http.js";
 import { SignalingClient } from "./signaling.js";
 import { HubCall } from "./call.js";
 import { documentItem, listDocuments, uploadDocument, uploadError } from "./documents.js";
+import { collectiveBody, markInvalid, setupCollective, submitRegistration } from "./registration.js";
 
 const $ = (id) => document.getElementById(id);
 const sections = ["register", "waiting", "call", "finished"];
@@ -165,25 +166,30 @@ $("register-form").addEventListener("submit", async (ev) => {
     summary: f.summary.value,
     line: f.line.value,
     priority_class: f.priority.checked ? "priority" : "normal",
+    ...collectiveBody(ev.target),
   };
   if (f.priority.checked) body.priority_reason = f.priority_reason.value;
   $("register-error").textContent = "";
   message("register-message", "");
   for (const input of ev.target.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  $("start-visit").disabled = true;
   try {
-    const res = await api("POST", "/api/visit-requests", body);
+    const res = await submitRegistration(body, $("repeat-prompt"));
+    if (res === null) return; // back to the form (可能重复: 返回修改)
     await showMaterials(res.case_id);
     message("queue-message", "");
+    $("ticket-case-number").textContent = res.case_number;
+    $("ticket-linked").hidden = !res.linked;
+    $("ticket-case").hidden = false;
     renderStatus(res.ticket);
     show("waiting");
     await follow(res.ticket.id);
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
-    const reasons = Object.entries(err.fields).map(([field, why]) => {
-      ev.target.elements[field]?.setAttribute("aria-invalid", "true");
-      return why;
-    });
-    $("register-error").textContent = [err.message, ...reasons].join("；");
+    markInvalid(ev.target, err.fields);
+    $("register-error").textContent = [err.message, ...Object.values(err.fields)].join("；");
+  } finally {
+    $("start-visit").disabled = false;
   }
 });
 
@@ -284,6 +290,7 @@ $("evaluation-cancel").addEventListener("click", () => {
 async function newVisit() {
   await unfollow();
   caseId = null;
+  $("ticket-case").hidden = true;
   $("register-form").reset();
   $("priority-reason-label").hidden = true;
   message("register-message", "");
@@ -324,6 +331,7 @@ $("material-form").addEventListener("submit", async (ev) => {
     $("material-submit").disabled = false;
   }
 });
+setupCollective($("register-form"));
 
 async function main() {
   const [lines, villages] = await Promise.all([api("GET", "/api/lines"), api("GET", "/api/villages")]);
