@@ -509,18 +509,3 @@ async def transition(
         case.department_id = None  # routed again: no department handles it any more
     await session.flush()
     return Transitioned(case=case, event=event, due=dues)
-
-
-async def current_due(session: AsyncSession, case: Case) -> dict[str, str] | None:
-    """The latest due date attached to the case ({"rule", "date"}), or None once it has ended.
-
-    An extension replaces the handling period's date; a terminal state has no running period.
-    """
-    if not TRANSITIONS[CaseState(case.state)]:
-        return None
-    for event in reversed(await _state_events(session, case.id)):
-        due = event.data.get("due")
-        if due:
-            rule, value = next(reversed(due.items()))
-            return {"rule": str(rule), "date": str(value["date"])}
-    return None

@@ -13,8 +13,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import case_states, legal_channels
-from hall.deadlines import Rule
+from hall import case_deadlines, case_states, legal_channels
 from hall.errors import NotFound, RateLimited
 from hall.model import Case, CaseEvent, Department, Line, Visibility
 from hall.settings import HALL_TZ
@@ -124,22 +123,27 @@ async def public_status(session: AsyncSession, number: str, query_code: str) -> 
     line = await session.get_one(Line, case.line_id)
     # The handling unit: the responsible department once transferred or assigned.
     department = await session.get(Department, case.department_id) if case.department_id else None
-    events = await session.scalars(
-        select(CaseEvent)
-        .where(CaseEvent.case_id == case.id, CaseEvent.visibility == Visibility.PUBLIC)
-        .order_by(CaseEvent.seq)
+    events = list(
+        await session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
+        )
     )
-    due = await case_states.current_due(session, case)
+    # The period now running, as the case page shows it (an uncomputable one stays internal:
+    # staff see it as an error to fix, the public no date).
+    due = case_deadlines.open_deadline(case.state, events)
+    if due is not None and due.day is None:
+        due = None
     return PublicStatus(
         number=case.number,
         state=case.state,
         stage=case_states.label(case.state),
         unit=department.name if department else f"{line.name}接谈室",
-        due_date=due["date"] if due else None,
-        due_label=case_states.RULE_LABELS[Rule(due["rule"])] if due else None,
+        due_date=due.day.isoformat() if due and due.day else None,
+        due_label=due.label if due else None,
         legal_channel=legal_channels.display(case.legal_channel, case.legal_channel_note),
         events=[
             PublicEvent(kind=e.kind, label=_event_label(e), day=e.at.astimezone(HALL_TZ).date())
             for e in events
+            if e.visibility == Visibility.PUBLIC
         ],
     )

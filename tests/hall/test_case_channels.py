@@ -186,7 +186,7 @@ async def test_the_accused_unit_is_hidden_from_departments_and_the_public(db: Da
 async def test_reclassifying_clears_the_accused_unit(db: Database) -> None:
     case_id = await new_case(db)
     await walk(db, case_id, [(S.TRIAGED, Change()), (S.ACCEPTED, ACCUSE)])
-    await walk(db, case_id, [(S.MERGED, Change(classification="suggestion"))])
+    await walk(db, case_id, [(S.IN_PROGRESS, Change(classification="suggestion"))])
     async with db.reader() as session:
         case = await session.get_one(Case, case_id)
         kinds = list(

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from hall import case_states
+from hall import case_deadlines, case_states
 from hall.calendar import CalendarUnknown, load_calendar
 from hall.case_states import TRANSITIONS, Change, transition
 from hall.db import Database
@@ -207,10 +207,10 @@ async def test_acceptance_attaches_the_handling_deadline_and_one_extension(
     assert done.due["extension"] == extension
     assert done.event.visibility == "public"
     async with db.reader() as session:
-        assert await case_states.current_due(session, done.case) == {
-            "rule": "extension",
-            "date": extension.day.isoformat(),
-        }
+        events = await session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id))
+        running = case_deadlines.open_deadline(done.case.state, list(events))
+        assert running is not None
+        assert (running.rule, running.day) == ("extension", extension.day)
         assert S.IN_PROGRESS not in await case_states.allowed_next(session, who, case_id)
     with pytest.raises(Conflict, match="已延期一次"):
         async with db.transaction() as session:

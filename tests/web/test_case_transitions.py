@@ -125,6 +125,12 @@ async def test_public_query_shows_stage_and_public_events_only(
     client_as: ClientFactory, config: Config, anonymous: HttpClient
 ) -> None:
     case = await file_case(await client_as("desk"), config)
+    query = {"number": case.number, "query_code": case.query_code}
+    registered = await anonymous.post("/api/public/query", json=query)
+    assert registered.status == 200
+    # A registered case already runs its periods: the hall's 10-working-day promise (2026-03-03
+    # .. 03-16) ends before the 15 days to accept (03-17), as on the case page.
+    assert (await registered.json())["due"] == {"date": "2026-03-16", "label": "答复承诺期限"}
     officer = await client_as("officer-urban")
     path = f"/api/cases/{case.id}/transitions"
     await officer.post(path, {"to": "triaged", "reason": NOTE})
