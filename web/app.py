@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -17,6 +18,7 @@ from hall.db import Database, migrate
 from hall.document_store import DocumentStore
 from hall.ports import Clock, SystemClock
 from hall.public_query import QueryThrottle
+from hall.settings import HALL_TZ
 from hall.users import LoginThrottle
 from signaling.bus import LocalBus
 from signaling.hub import MediaHub
@@ -145,6 +147,11 @@ def _ice_servers(config: Config) -> list[RTCIceServer]:
 DEMO_LOGINS: web.AppKey[list[demo.DemoLogin]] = web.AppKey("demo_logins")
 
 
+def hall_time(value: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) timestamp as the hall's wall-clock time, for pages (`|hall_time`)."""
+    return value.astimezone(HALL_TZ).strftime(fmt)
+
+
 def create_app(config: Config, *, clock: Clock | None = None) -> web.Application:
     """A ready-to-run application for `config`; resources open and close with the app."""
     app = web.Application(
@@ -157,11 +164,12 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     app[keys.QUERY_THROTTLE] = QueryThrottle()
     app[keys.POLICIES] = {}
     app[DEMO_LOGINS] = []
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
     )
+    env.filters["hall_time"] = hall_time
     pages.setup(app)
     api.setup(app)
     api.setup_live(app)

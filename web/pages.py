@@ -11,7 +11,6 @@ from aiohttp import web
 from hall import case_states, cases, documents, evaluation, legal_channels, users
 from hall.errors import Forbidden, HallError, RateLimited, Unauthenticated
 from hall.model import CaseDocument, Role
-from hall.settings import HALL_TZ
 from web import keys
 from web.auth import (
     ANY_USER,
@@ -166,7 +165,6 @@ async def case_page(request: web.Request) -> dict[str, Any]:
         documents=papers,
         may_upload=who.role in documents.STAFF_UPLOADERS,
         max_document_bytes=request.app[keys.CONFIG].documents.max_bytes,
-        hall_tz=HALL_TZ,
         legal_channel_labels=legal_channels.LABELS,
         grade_labels=evaluation.GRADES,
         evaluation_channels=evaluation.CHANNEL_LABELS,

@@ -107,7 +107,11 @@ async def test_officer_moves_a_case_and_sees_the_next_states(
     resp = await officer.http.post(path, json={"to": "in_progress", "reason": "开始办理"})
     assert resp.status == 403  # no CSRF token
     page = await officer.http.get(f"/cases/{case.id}")
-    assert 'id="transitions"' in await page.text()
+    html = await page.text()
+    assert 'id="transitions"' in html
+    # Times on the page are the hall's wall clock (UTC+8), not the stored UTC.
+    assert "<time>2026-03-02 10:00:00</time>" in html
+    assert "2026-03-02 02:00" not in html
 
 
 async def test_transition_roles(client_as: ClientFactory, config: Config) -> None:
