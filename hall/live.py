@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import queue
+from hall import positions
 from hall.errors import Forbidden, NotFound
 from hall.model import (
     Case,
@@ -66,8 +66,8 @@ async def ticket_status(
     ):
         raise Forbidden("无权查看该排队号")
     line = await session.get_one(Line, ticket.line_id)
-    handle = await queue.average_handle_s(session, line.id, default_s=handle_default_s)
-    pos = await queue.position(session, ticket, handle_s=handle)
+    handle = await positions.average_handle_s(session, line.id, default_s=handle_default_s)
+    pos = await positions.position(session, ticket, handle_s=handle)
     status = _ticket_status(ticket, line, pos.position, pos.estimate_s)
     if ticket.state == TicketState.DONE:
         # What the terminal shows at the end, also for one that missed the visit_ended event.
@@ -134,9 +134,9 @@ async def publish_line(
     """Push the line's snapshot to its watchers and a fresh status to every waiting ticket."""
     line = await session.get_one(Line, line_id)
     bus.publish(f"line:{line.code}", "queue", await line_snapshot(session, line))
-    handle = await queue.average_handle_s(session, line.id, default_s=handle_default_s)
-    officers = await queue.serving_officers(session, line.id)
-    for index, ticket in enumerate(await queue.waiting(session, [line.id])):
+    handle = await positions.average_handle_s(session, line.id, default_s=handle_default_s)
+    officers = await positions.serving_officers(session, line.id)
+    for index, ticket in enumerate(await positions.waiting(session, [line.id])):
         estimate = (handle * index) // officers
         bus.publish(
             f"ticket:{ticket.id}",

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hall import offers, officers, presence, queue, queue_sql, tickets, visits
+from hall import offers, officers, positions, presence, queue_sql, tickets, visits
 from hall.db import Database
 from hall.errors import Conflict, Forbidden, InvalidInput, QueueEmpty
 from hall.model import Channel, Line, OfficerState, Role, Ticket, TicketEvent, Visit
@@ -69,7 +69,7 @@ async def order(db: Database, line: str = "urban") -> list[int]:
     async with db.reader() as session:
         line_id = await session.scalar(select(Line.id).where(Line.code == line))
         assert line_id is not None
-        return [t.id for t in await queue.waiting(session, [line_id])]
+        return [t.id for t in await positions.waiting(session, [line_id])]
 
 
 async def kinds(db: Database, ticket_id: int) -> list[str]:

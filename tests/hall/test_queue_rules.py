@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from hall import queue, tickets, visits
+from hall import positions, queue, tickets, visits
 from hall.db import Database
 from hall.model import Channel, PriorityClass, Ticket, TicketState
 from hall.queue import Candidate, Choice, choose, rank_for
@@ -389,7 +389,7 @@ async def transfer_scenario(
     assert new.rank_at == rank_for(klass, new.effective_start, QS)
     assert (moved.old.state, new.state, new.channel) == ("transferred", "waiting", "transfer")
     async with db.reader() as session:
-        order = [t.id for t in await queue.waiting(session, [new.line_id])]
+        order = [t.id for t in await positions.waiting(session, [new.line_id])]
         rows = list(await session.scalars(select(Ticket).where(Ticket.id.in_(order))))
         log = [e.kind for e in await tickets.events_of(session, moving.id)]
     ranks = {t.id: (t.rank_at, t.id) for t in rows}

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hall import live, queue, visits
+from hall import live, positions, queue, visits
 from hall.db import Database
 from hall.errors import Conflict, Forbidden, InvalidInput, QueueEmpty
 from hall.model import Channel, Ticket, TicketEvent, Visit
@@ -59,7 +59,7 @@ async def test_call_next_takes_the_longest_waiting_ticket(db: Database) -> None:
     assert visits.media_room(called.visit.id) == f"visit-{called.visit.id}"
     async with db.reader() as session:
         second = await session.get_one(Ticket, tickets[1].id)
-        pos = await queue.position(session, second, handle_s=600)
+        pos = await positions.position(session, second, handle_s=600)
     assert (pos.position, pos.ahead, pos.estimate_s) == (1, 0, 0)
 
 
@@ -136,7 +136,7 @@ async def test_end_visit_records_outcome_notes_and_timeline(db: Database) -> Non
         ticket = await session.get_one(Ticket, called.ticket.id)
         assert ticket.state == "done"
         assert await verify_chain(session, case.id) == []
-        handle = await queue.average_handle_s(session, ticket.line_id, default_s=1)
+        handle = await positions.average_handle_s(session, ticket.line_id, default_s=1)
     assert handle == 12 * 60
     with pytest.raises(Conflict):
         async with db.transaction() as session:
