@@ -276,13 +276,20 @@ async def test_a_department_reads_its_cases_but_never_an_accusation(
     db: Database, store: DocumentStore
 ) -> None:
     case_id = await new_case(db, 1)
-    doc = await add_png(db, store, "officer-urban", case_id, Visibility.STAFF)
+    internal = await add_png(db, store, "officer-urban", case_id, Visibility.STAFF)
+    doc = await add_png(db, store, "officer-urban", case_id, Visibility.PETITIONER)
     department = await principal(db, "dept-zhujian")
     async with db.transaction() as session:
         case = await session.get_one(Case, case_id)
         case.department_id = department.department_id
     async with db.reader() as session:
+        # What the department's timeline shows: shared documents, never staff-only ones.
         assert [d.id for d in await documents.list_documents(session, department, case_id)] == [doc]
+    async with db.transaction() as session:
+        with pytest.raises(Forbidden):
+            await documents.open_for_reading(
+                session, department, internal, now=T0, action="download"
+            )
     async with db.transaction() as session:
         case = await session.get_one(Case, case_id)
         case.classification = "accusation"

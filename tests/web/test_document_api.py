@@ -211,7 +211,10 @@ async def test_who_reads_which_documents(server: TestServer, client_as: ClientFa
         case.department_id = await session.scalar(
             select(Department.id).where(Department.code == "zhujian")
         )
-    assert await ids(department) == everything
+    # The department reads what its timeline shows: the shared document, not staff-only ones.
+    assert await ids(department) == [shared["id"]]
+    assert (await department.http.get(str(internal["url"]))).status == 403
+    assert (await department.http.get(str(shared["url"]))).status == 200
 
 
 async def test_an_interrupted_upload_leaves_no_file_and_no_row(
