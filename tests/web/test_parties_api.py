@@ -57,8 +57,14 @@ async def test_repeat_is_refused_with_candidates_then_linked(
         "已登记",
     )
     assert candidate["summary"] == "宅基地确权纠纷，请求协调"
+    assert candidate["linkable"] is True
     assert str(registration()["id_number"]) not in str(refused)  # no personal data in the answer
     assert (await count(server, Case), await count(server, Ticket)) == (1, 1)
+    async with server.app[keys.DB].reader() as session:  # the disclosure itself is audited
+        entries = list(await session.scalars(select(AuditEntry)))
+    assert [(e.action, e.target_type, e.target_id) for e in entries] == [
+        ("repeat_candidates", "case", str(first["case_id"]))
+    ]
 
     linked = await terminal.post(
         "/api/visit-requests",
