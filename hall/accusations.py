@@ -114,8 +114,13 @@ async def after_step(
     return given, given.as_json() != (before.as_json() if before else None)
 
 
-def refuse_if_accused(accused: Accused | None, receiver: Department | None) -> None:
-    """`accused_unit` when the case would be with the unit it accuses."""
+def refuse_if_accused(
+    accused: Accused | None,
+    receiver: Department | None,
+    *,
+    step: str = "转送、交办给被检举控告单位",
+) -> None:
+    """`accused_unit` when the case would be with the unit it accuses (`step` names how)."""
     if accused is None or receiver is None:
         return
     same = (
@@ -124,9 +129,7 @@ def refuse_if_accused(accused: Accused | None, receiver: Department | None) -> N
         else _normalise(accused.name) == _normalise(receiver.name)
     )
     if same:
-        raise AccusedUnit(
-            f"该事项为检举控告，被检举控告单位为{receiver.name}，不得转送、交办给被检举控告单位"
-        )
+        raise AccusedUnit(f"该事项为检举控告，被检举控告单位为{receiver.name}，不得{step}")
 
 
 async def record(

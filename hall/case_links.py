@@ -1,6 +1,6 @@
 """Merging and splitting case files (合并 / 拆分) and undoing either, each step on the timelines
-of both cases. A merged case keeps its rows; its tickets and visits are shown from the case it
-went into.
+of both cases. A merged case keeps its rows; its visits and documents are shown from the case it
+went into, and its tickets still in play move there (a merged case receives no more visits).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from hall.model import (
     Visit,
     VisitState,
 )
+from hall.queue import ACTIVE_STATES
 from hall.registration import MAX_SUMMARY, open_case
 from hall.settings import ExtendOver
 from hall.timeline import append_event
@@ -58,15 +59,49 @@ async def _case(session: AsyncSession, who: Principal, case_id: int) -> Case:
     return case
 
 
+async def _lock(session: AsyncSession, *case_ids: int) -> None:
+    """Lock the cases' rows in id order (PostgreSQL; SQLite has one writer at a time) and
+    reload them, so that two merges at once cannot each see the other's case still open."""
+    await session.execute(
+        select(Case)
+        .where(Case.id.in_(case_ids))
+        .order_by(Case.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def _absorb_tickets(session: AsyncSession, case: Case, into: Case) -> list[dict[str, Any]]:
+    """Move the tickets of `case` still in play (with their visits and recordings) to `into`,
+    which serves them from now on; `conflict` while a visit of `case` is live."""
+    live = await session.scalar(
+        select(Visit.id).where(Visit.case_id == case.id, Visit.state == VisitState.LIVE)
+    )
+    if live is not None:
+        raise Conflict(f"事项 {case.number} 的接访 {live} 正在进行，结束后才能合并")
+    tickets = list(
+        await session.scalars(
+            select(Ticket)
+            .where(Ticket.case_id == case.id, Ticket.state.in_(ACTIVE_STATES))
+            .order_by(Ticket.id)
+        )
+    )
+    await _move_tickets(session, [t.id for t in tickets], into.id)
+    return [{"id": t.id, "number": t.number} for t in tickets]
+
+
 async def merge(
     session: AsyncSession, who: Principal, case_id: int, into: int, *, reason: str, now: datetime
 ) -> Case:
-    """Merge case `case_id` (B) into `into` (A): B goes to `merged` pointing to A.
+    """Merge case `case_id` (B) into `into` (A): B goes to `merged` pointing to A, and B's
+    tickets still in play move to A (recorded in A's `case_merged_in`).
 
     `conflict` naming the state when B may not be merged now (the lifecycle table allows it
-    from registered, triaged and accepted), when A is B itself, merged or ended; `forbidden`
-    unless the caller may change both cases.
+    from registered, triaged and accepted), when A is B itself, merged or ended, or while a
+    visit of B is live; `forbidden` unless the caller may change both cases; `accused_unit`
+    when B is a 检举控告 against the department handling A.
     """
+    await _lock(session, case_id, into)
     done = await case_states.transition(
         session,
         who,
@@ -77,6 +112,7 @@ async def merge(
         change=Change(merged_into=into),
     )
     target = await session.get_one(Case, into)
+    moved = await _absorb_tickets(session, done.case, target)
     await append_event(
         session,
         case_id=target.id,
@@ -84,7 +120,7 @@ async def merge(
         at=now,
         actor_id=who.user_id,
         visibility=Visibility.STAFF,
-        data={"case": _ref(done.case), "reason": done.event.data["reason"]},
+        data={"case": _ref(done.case), "reason": done.event.data["reason"], "tickets": moved},
     )
     return done.case
 
@@ -97,15 +133,37 @@ async def _last_merge(session: AsyncSession, case_id: int) -> CaseEvent:
     )
     if event is None or event.data.get("to") != CaseState.MERGED:
         raise Conflict("找不到合并记录，不能撤销")
+    if event.data.get("undo") == "split":
+        raise Conflict("该事项是撤销拆分时并回原事项的，不能撤销合并；如需分开，请在原事项拆分")
     return event
+
+
+async def _moved_in(session: AsyncSession, target: Case, case: Case) -> list[int]:
+    """The tickets the last merge of `case` moved into `target` that are still there."""
+    event = await session.scalar(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == target.id, CaseEvent.kind == "case_merged_in")
+        .order_by(CaseEvent.seq.desc())
+    )
+    if event is None or event.data.get("case", {}).get("id") != case.id:
+        return []
+    ids = [int(t["id"]) for t in event.data.get("tickets", [])]
+    return list(
+        await session.scalars(
+            select(Ticket.id).where(Ticket.id.in_(ids), Ticket.case_id == target.id)
+        )
+    )
 
 
 async def undo_merge(
     session: AsyncSession, who: Principal, case_id: int, *, reason: str, now: datetime
 ) -> Case:
-    """Undo the merge of `case_id`: it returns to the state it had before, its own file again.
+    """Undo the merge of `case_id`: it returns to the state it had before, its own file again,
+    with the tickets the merge moved (those still on the other case).
 
-    `conflict` naming the state when the case is not merged (never merged, or undone already).
+    `conflict` naming the state when the case is not merged (never merged, or undone already),
+    or when the merge came from undoing a split; `forbidden` unless the caller may change both
+    cases.
     """
     case = await _case(session, who, case_id)
     text = case_states.check_reason(reason)
@@ -115,6 +173,15 @@ async def undo_merge(
         )
     previous = str((await _last_merge(session, case.id)).data["from"])
     target = await session.get_one(Case, case.merged_into_id)
+    if not may_transition(who, target):
+        raise Forbidden("无权变更被并入的信访事项")
+    back = await _moved_in(session, target, case)
+    live = await session.scalar(
+        select(Visit.id).where(Visit.ticket_id.in_(back), Visit.state == VisitState.LIVE)
+    )
+    if live is not None:
+        raise Conflict(f"接访 {live} 正在进行，结束后才能撤销合并")
+    await _move_tickets(session, back, case.id)
     await append_event(
         session,
         case_id=case.id,
@@ -137,7 +204,7 @@ async def undo_merge(
         at=now,
         actor_id=who.user_id,
         visibility=Visibility.STAFF,
-        data={"case": _ref(case), "reason": text},
+        data={"case": _ref(case), "reason": text, "ticket_ids": back},
     )
     case.state = previous
     case.merged_into_id = None
@@ -289,9 +356,13 @@ async def undo_split(
     merged into the one it came from (it keeps its number and timeline).
 
     `conflict` naming the state when the new case is no longer `registered` (worked on, or the
-    split undone already), or when the original case has ended.
+    split undone already), or when the original case has ended; naming the case the ticket or
+    party is on now when it has moved on, or when the person is a party of the original again;
+    while a visit of the new case is live. The merge it makes cannot be undone (`undo: split`).
     """
     case = await _case(session, who, case_id)
+    if case.split_from_id is not None:
+        await _lock(session, case.id, case.split_from_id)
     text = case_states.check_reason(reason)
     event = await session.scalar(
         select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == SPLIT_EVENT)
@@ -313,11 +384,14 @@ async def undo_split(
         k: v for k, v in event.data.items() if k in ("ticket_id", "ticket", "party_id", "role")
     }
     if "ticket_id" in moved:
+        await _ticket_back(session, case, int(moved["ticket_id"]))
         await _move_tickets(session, [int(moved["ticket_id"])], source.id)
     else:
-        party = await session.get_one(CaseParty, int(moved["party_id"]))
+        party = await _party_back(session, case, source, int(moved["party_id"]))
         party.case_id = source.id
         party.role = str(moved["role"])
+    # Whatever else came to the new case in the meantime is served by the original now.
+    await _absorb_tickets(session, case, source)
     await session.flush()
     await append_event(
         session,
@@ -335,6 +409,38 @@ async def undo_split(
         CaseState.MERGED,
         reason=text,
         now=now,
-        change=Change(merged_into=source.id),
+        change=Change(merged_into=source.id, undo="split"),
     )
     return done.case
+
+
+async def _ticket_back(session: AsyncSession, case: Case, ticket_id: int) -> None:
+    """`conflict` naming where the split-out ticket is now, unless still on `case`."""
+    ticket = await session.get_one(Ticket, ticket_id)
+    if ticket.case_id != case.id:
+        now_on = await session.get_one(Case, ticket.case_id)
+        raise Conflict(
+            f"排队号 {ticket.number} 现属于信访事项 {now_on.number}，不在本事项，不能撤销拆分"
+        )
+    live = await session.scalar(
+        select(Visit.id).where(Visit.ticket_id == ticket.id, Visit.state == VisitState.LIVE)
+    )
+    if live is not None:
+        raise Conflict(f"接访 {live} 正在进行，结束后才能撤销拆分")
+
+
+async def _party_back(session: AsyncSession, case: Case, source: Case, party_id: int) -> CaseParty:
+    """The split-out party, unless it has moved on or its person is a party of `source` again
+    (`conflict` naming which)."""
+    party = await session.get_one(CaseParty, party_id)
+    if party.case_id != case.id:
+        now_on = await session.get_one(Case, party.case_id)
+        raise Conflict(f"该当事人现属于信访事项 {now_on.number}，不在本事项，不能撤销拆分")
+    again = await session.scalar(
+        select(CaseParty.id).where(
+            CaseParty.case_id == source.id, CaseParty.petitioner_id == party.petitioner_id
+        )
+    )
+    if again is not None:
+        raise Conflict(f"该当事人已重新登记为原事项 {source.number} 的当事人，不能撤销拆分")
+    return party

@@ -167,6 +167,7 @@ class Change:
     accused_department: str | None = None  # 检举控告: the accused department's code ...
     accused_name: str | None = None  # ... or the accused unit's name
     merged_into: int | None = None  # the case absorbing this one, for merged (hall.case_links)
+    undo: str | None = None  # "split": the merge that undoes a split (hall.case_links)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,9 +284,19 @@ def is_open(state: str) -> bool:
 
 
 async def _merge_target(
-    session: AsyncSession, who: Principal, case: Case, to: CaseState, change: Change
+    session: AsyncSession,
+    who: Principal,
+    case: Case,
+    to: CaseState,
+    change: Change,
+    accused: accusations.Accused | None,
 ) -> Case | None:
-    """The case a merge goes into (required for `merged`, refused for any other step)."""
+    """The case a merge goes into (required for `merged`, refused for any other step).
+
+    `forbidden` unless the caller may change it too (so a merge across lines needs a caller
+    of both); `accused_unit` when the case is a 检举控告 against the department handling it;
+    `conflict` when it has ended, is merged, or is (through merges) part of `case` itself.
+    """
     if to is not S.MERGED:
         if change.merged_into is not None:
             raise InvalidInput(
@@ -307,6 +318,20 @@ async def _merge_target(
     if not is_open(target.state):
         raise Conflict(
             f"目标事项 {target.number} 当前状态为 {target.state}（{label(target.state)}），不能并入"
+        )
+    seen = {target.id}
+    parent_id = target.merged_into_id
+    while parent_id is not None and parent_id not in seen:
+        if parent_id == case.id:
+            raise Conflict(f"目标事项 {target.number} 已并入本事项，不能互相合并")
+        seen.add(parent_id)
+        parent_id = await session.scalar(select(Case.merged_into_id).where(Case.id == parent_id))
+    if target.department_id is not None:
+        # The case would be read by the department handling the target (DESIGN §6).
+        accusations.refuse_if_accused(
+            accused,
+            await session.get(Department, target.department_id),
+            step="并入被检举控告单位办理的事项",
         )
     return target
 
@@ -446,7 +471,7 @@ async def transition(
     if receiver is None and case.department_id is not None and to is not S.TRIAGED:
         receiver = await session.get(Department, case.department_id)
     accusations.refuse_if_accused(accused, receiver)
-    target = await _merge_target(session, who, case, to, change)
+    target = await _merge_target(session, who, case, to, change, accused)
     if change.extension_days is not None and to is not current:
         raise InvalidInput("只有延期可以给出延期天数", fields={"extension_days": "only to extend"})
     calendar = await load_calendar(session)
@@ -480,6 +505,8 @@ async def transition(
         data["legal_channel"] = channel.as_json()
     if target is not None:
         data["into"] = {"id": target.id, "number": target.number}
+    if change.undo is not None:
+        data["undo"] = change.undo
     if dues:
         data["due"] = {name: due_json(due) for name, due in dues.items()}
     public = to not in STAFF_STEPS or to is current  # an extension is told to the petitioner

@@ -15,6 +15,7 @@ from hall.model import (
     Case,
     CaseEvent,
     CaseParty,
+    Classification,
     Line,
     Petitioner,
     Recording,
@@ -57,6 +58,7 @@ class VisitView:
     officer: str
     recordings: list[Recording]
     case_number: str = ""  # the merged case it belongs to; empty for the case's own visits
+    notes: str = ""  # the visit's notes, empty where the reader may not see them
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,7 @@ class CaseView:
     legal_channel: str | None
     parties: list[PartyView]
     tickets: list[TicketView]
-    merged_cases: list[Case]  # cases merged into this one (transitively)
+    merged_cases: list[Case]  # cases merged into this one (transitively) the reader may read
     merged_into: Case | None  # the case this one is merged into
     split_from: Case | None  # the case this one was split out of
 
@@ -98,6 +100,40 @@ def _may_read(who: Principal, case: Case) -> bool:
     if who.role in (Role.DESK, Role.LEADER, Role.SUPERVISOR, Role.ADMIN):
         return True
     return who.role == Role.OFFICER and case.line_id in who.line_ids
+
+
+def _shows_merged(who: Principal, merged: Case) -> bool:
+    """Whether a reader of the case that `merged` went into is shown `merged` there.
+
+    Staff only when they may read it themselves (a case of another line stays hidden from an
+    officer of the absorbing line). A department handling the absorbing case is shown it,
+    except a 检举控告, which never reaches a department through a merge.
+    """
+    if who.role == Role.DEPARTMENT:
+        return merged.classification != Classification.ACCUSATION
+    return _may_read(who, merged)
+
+
+async def readable_merged(session: AsyncSession, who: Principal, case_id: int) -> list[Case]:
+    """The cases merged into `case_id` (transitively) that its reader `who` is shown."""
+    return [c for c in await merged_into_case(session, case_id) if _shows_merged(who, c)]
+
+
+async def readable_through_merge(session: AsyncSession, who: Principal, case: Case) -> bool:
+    """Whether `who` may read `case` directly, or as a case merged into one they may read."""
+    if _may_read(who, case):
+        return True
+    if not _shows_merged(who, case):
+        return False
+    seen = {case.id}
+    parent_id = case.merged_into_id
+    while parent_id is not None and parent_id not in seen:
+        seen.add(parent_id)
+        parent = await session.get_one(Case, parent_id)
+        if _may_read(who, parent):
+            return True
+        parent_id = parent.merged_into_id
+    return False
 
 
 async def case_view(session: AsyncSession, who: Principal, case_id: int) -> CaseView:
@@ -127,7 +163,10 @@ async def case_view(session: AsyncSession, who: Principal, case_id: int) -> Case
             or e.kind in DEPARTMENT_EVENT_KINDS
             or (e.kind == "state_changed" and e.actor_id == who.user_id)
         ]
-    merged_cases = await merged_into_case(session, case.id)
+        if case.classification == Classification.ACCUSATION:
+            # The evidence of a 检举控告 is not the department's: neither are its traces.
+            events = [e for e in events if e.kind != "document_added"]
+    merged_cases = await readable_merged(session, who, case.id)
     numbers = {c.id: c.number for c in merged_cases}
     case_ids = [case.id, *numbers]
     rows = await session.execute(
@@ -143,6 +182,8 @@ async def case_view(session: AsyncSession, who: Principal, case_id: int) -> Case
             officer=officer,
             recordings=[r for r in all_recordings if r.visit_id == visit.id],
             case_number=numbers.get(visit.case_id, ""),
+            # A department reads a merged case's visits, not the bureau's notes of them.
+            notes="" if who.role == Role.DEPARTMENT and visit.case_id != case.id else visit.notes,
         )
         for visit, officer in rows
     ]
@@ -179,8 +220,12 @@ async def case_view(session: AsyncSession, who: Principal, case_id: int) -> Case
 
 
 async def merged_into_case(session: AsyncSession, case_id: int) -> list[Case]:
-    """The cases merged into `case_id`, and those merged into them, oldest first."""
+    """The cases merged into `case_id`, and those merged into them, oldest first.
+
+    A visited set ends the walk should the rows ever form a cycle (merges refuse one).
+    """
     found: list[Case] = []
+    seen = {case_id}
     frontier = [case_id]
     while frontier:
         rows = list(
@@ -188,8 +233,10 @@ async def merged_into_case(session: AsyncSession, case_id: int) -> list[Case]:
                 select(Case).where(Case.merged_into_id.in_(frontier)).order_by(Case.id)
             )
         )
-        found.extend(rows)
-        frontier = [c.id for c in rows]
+        fresh = [c for c in rows if c.id not in seen]
+        seen.update(c.id for c in fresh)
+        found.extend(fresh)
+        frontier = [c.id for c in fresh]
     return found
 
 

@@ -10,19 +10,23 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import audit, cases
+from hall import audit, cases, stations
 from hall.document_store import StagedFile
 from hall.errors import Conflict, Forbidden, InvalidInput, NotFound
-from hall.model import Case, CaseDocument, Classification, Role, User, Visibility
+from hall.model import Case, CaseDocument, Classification, Role, Visibility
 from hall.timeline import append_event
 from hall.users import Principal
 
 EVENT_KIND = "document_added"
-# Staff roles that add documents; a terminal adds to the cases registered from its station.
+# Staff roles that add documents; a terminal adds to the cases its station acts for (a ticket
+# it issued, or its agent a party: `hall.stations`).
 STAFF_UPLOADERS = (Role.OFFICER, Role.DESK, Role.LEADER, Role.SUPERVISOR, Role.ADMIN)
 # Who a document (and its timeline event) is shown to: the bureau only, or also the petitioner
-# (and so the village terminal that acts for them).
+# (and so the village terminal that acts for them, and the department handling the case).
 VISIBILITIES = {"staff": Visibility.STAFF, "petitioner": Visibility.PETITIONER}
+# What a terminal or a department sees besides a terminal's own uploads: the same visibility
+# rule as the case timeline's petitioner-facing events.
+SHARED = (Visibility.PUBLIC, Visibility.PETITIONER)
 NOTE_MAX = 200
 NAME_MAX = 120
 
@@ -47,31 +51,34 @@ async def _case(session: AsyncSession, case_id: int) -> Case:
     return case
 
 
-async def _registered_here(session: AsyncSession, who: Principal, case: Case) -> bool:
-    """Whether the case was registered from the caller's terminal (village station)."""
-    if who.role != Role.TERMINAL or who.terminal_id is None or case.registered_by is None:
+async def _station_case(session: AsyncSession, who: Principal, case: Case) -> bool:
+    """Whether the caller is a terminal whose station acts for the case."""
+    if who.role != Role.TERMINAL:
         return False
-    station = await session.scalar(select(User.terminal_id).where(User.id == case.registered_by))
-    return station == who.terminal_id
+    return await stations.station_acts_for(session, who.terminal_id, case.id)
 
 
 async def _may_read(session: AsyncSession, who: Principal, case: Case) -> bool:
     if who.role == Role.TERMINAL:
-        return await _registered_here(session, who, case)
+        return await _station_case(session, who, case)
     if who.role == Role.DEPARTMENT and case.classification == Classification.ACCUSATION:
         # 检举控告 never reaches the accused unit, its evidence least of all.
         return False
-    return cases.may_read(who, case)
+    # A merged case's documents are read from the case it went into (its page lists them).
+    return await cases.readable_through_merge(session, who, case)
 
 
 async def case_for_upload(
-    session: AsyncSession, who: Principal, case_id: int, *, max_per_case: int
+    session: AsyncSession, who: Principal, case_id: int, *, max_per_case: int, lock: bool = False
 ) -> Case:
     """The case `who` may add a document to; `not_found`, `forbidden`, or `conflict` when the
-    case already holds `max_per_case` documents (0: no limit)."""
+    case already holds `max_per_case` documents (0: no limit). `lock` takes the case row's
+    lock first (PostgreSQL), so that two uploads cannot both pass the count."""
+    if lock:
+        await session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
     case = await _case(session, case_id)
     if who.role == Role.TERMINAL:
-        allowed = await _registered_here(session, who, case)
+        allowed = await _station_case(session, who, case)
     else:
         allowed = who.role in STAFF_UPLOADERS and cases.may_read(who, case)
     if not allowed:
@@ -117,7 +124,7 @@ async def add(
 ) -> CaseDocument:
     """The row of a received file and its `document_added` timeline event (name, type, size,
     SHA-256), inside the caller's transaction; the caller keeps the file before committing."""
-    case = await case_for_upload(session, who, case_id, max_per_case=max_per_case)
+    case = await case_for_upload(session, who, case_id, max_per_case=max_per_case, lock=True)
     row = CaseDocument(
         case_id=case.id,
         uploaded_by=who.user_id,
@@ -153,20 +160,27 @@ async def add(
 
 
 def _shown_to(who: Principal, row: CaseDocument) -> bool:
-    if who.role != Role.TERMINAL:
-        return True
-    # A terminal sees what it added and what the bureau shared with the petitioner.
-    own = row.terminal_id is not None and row.terminal_id == who.terminal_id
-    return own or row.visibility in (Visibility.PUBLIC, Visibility.PETITIONER)
+    if who.role == Role.TERMINAL:
+        # A terminal sees what it added and what the bureau shared with the petitioner.
+        own = row.terminal_id is not None and row.terminal_id == who.terminal_id
+        return own or row.visibility in SHARED
+    if who.role == Role.DEPARTMENT:
+        # A department sees what its timeline shows: never the bureau's staff-only material.
+        return row.visibility in SHARED
+    return True
 
 
 async def list_documents(session: AsyncSession, who: Principal, case_id: int) -> list[CaseDocument]:
-    """The case's documents the caller may see, oldest first; `not_found` / `forbidden`."""
+    """The case's documents the caller may see, oldest first, with those of the cases merged
+    into it that the caller may read (`hall.cases.readable_merged`); `not_found` / `forbidden`."""
     case = await _case(session, case_id)
     if not await _may_read(session, who, case):
         raise Forbidden("无权查看该信访事项的材料")
+    case_ids = [case.id]
+    if who.role != Role.TERMINAL:
+        case_ids += [c.id for c in await cases.readable_merged(session, who, case.id)]
     rows = await session.scalars(
-        select(CaseDocument).where(CaseDocument.case_id == case.id).order_by(CaseDocument.id)
+        select(CaseDocument).where(CaseDocument.case_id.in_(case_ids)).order_by(CaseDocument.id)
     )
     return [row for row in rows if _shown_to(who, row)]
 

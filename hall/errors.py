@@ -115,3 +115,9 @@ class FileTooLarge(HallError):
     """An uploaded file over the size limit; nothing of it is kept."""
 
     code = "file_too_large"
+
+
+class FileMissing(HallError):
+    """A document's row exists but its stored file does not (lost outside the hall)."""
+
+    code = "file_missing"

@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import queue, repeats
+from hall import audit, queue, repeats, stations
 from hall.calendar import CalendarUnknown, load_calendar
+from hall.case_states import label
 from hall.deadlines import Rule, due_date
 from hall.errors import (
     Conflict,
@@ -155,10 +156,53 @@ async def _approver(session: AsyncSession, actor: Principal, reg: Registration) 
     return approver.id
 
 
+async def _disclosable(
+    session: AsyncSession, actor: Principal, found: list[repeats.Candidate]
+) -> tuple[list[repeats.Candidate], list[repeats.Candidate]]:
+    """The candidates the registrar may be shown, and those withheld from them.
+
+    Staff see every candidate. A village terminal sees only the cases its station acts for
+    (`hall.stations`) and never a 检举控告: another station's cases, or any accusation, are
+    flagged on the case for the bureau instead of being disclosed to the village.
+    """
+    if actor.role != Role.TERMINAL or not found:
+        return found, []
+    assert actor.terminal_id is not None  # noqa: S101 - register() refuses an unbound terminal
+    ours = set(
+        await session.scalars(
+            select(Case.id).where(
+                Case.id.in_([c.case_id for c in found]), stations.acts_for(actor.terminal_id)
+            )
+        )
+    )
+    shown = [c for c in found if c.case_id in ours and not c.accusation]
+    return shown, [c for c in found if c not in shown]
+
+
+async def audit_disclosure(
+    session: AsyncSession, actor: Principal, refused: RepeatCandidates, *, now: datetime
+) -> None:
+    """One audit entry per case a `repeat_candidates` refusal showed the registrar (it names
+    other cases of the person), written in its own transaction: the refusal stores nothing."""
+    for candidate in refused.details.get("candidates", []):
+        await audit.record(
+            session,
+            at=now,
+            user_id=actor.user_id,
+            action="repeat_candidates",
+            target_type="case",
+            target_id=candidate["case_id"],
+            detail={"similarity": candidate["similarity"]},
+        )
+
+
 def _decide(
     found: list[repeats.Candidate], decision: RepeatDecision | None
 ) -> repeats.Candidate | None:
-    """The case to link to, None for a new case; refuses while the registrar has not chosen."""
+    """The case to link to, None for a new case; refuses while the registrar has not chosen.
+
+    Only an open case takes a new visit (`invalid_input` for an ended one, which the
+    registrar may only override with a new case)."""
     listed = {"candidates": [c.as_json() for c in found]}
     if decision is None:
         if found:
@@ -173,6 +217,11 @@ def _decide(
             raise InvalidInput(
                 "所选事项不是本次登记的可能重复事项",
                 fields={"repeat_decision.link": "not a repeat candidate of this registration"},
+            )
+        if not match.linkable:
+            raise InvalidInput(
+                f"事项 {match.number} 当前为{label(match.state)}，不能并入，请确认新事项",
+                fields={"repeat_decision.link": "the case has ended: confirm a new matter"},
             )
         return match
     unseen = {c.case_id for c in found} - set(decision.seen)
@@ -297,7 +346,7 @@ async def register(
         if already is not None:
             raise Conflict(f"该信访人已在排队（{already}），请勿重复取号")
     summary = reg.summary.strip()
-    found = await repeats.candidates(
+    every = await repeats.candidates(
         session,
         person_ids=[p.id for p in known.values()],
         line=line,
@@ -306,6 +355,7 @@ async def register(
         days=case_settings.repeat_days,
         threshold=case_settings.repeat_similarity,
     )
+    found, withheld = await _disclosable(session, actor, every)
     target = _decide(found, reg.repeat)
     village_id = village.id if village else None
     person = await store_person(session, reg.petitioner, village_id=village_id, now=now)
@@ -336,15 +386,12 @@ async def register(
                 at=now,
                 actor_id=actor.user_id,
                 visibility=Visibility.STAFF,
-                data={
-                    "candidates": [
-                        {"case_id": c.case_id, "number": c.number, "similarity": c.score}
-                        for c in found
-                    ]
-                },
+                data={"candidates": [c.as_record() for c in found]},
             )
+        marked_collective = False
     else:
         case = await session.get_one(Case, target.case_id)
+        marked_collective = reg.collective and not case.collective
         case.collective = case.collective or reg.collective
     added = await _link_parties(session, case, actor, linked_people, now)
     ticket = await queue.enqueue(
@@ -379,7 +426,20 @@ async def register(
                 "proxy": actor.terminal_id is not None,
                 "similarity": target.score,
                 "parties_added": added,
+                # 集体访: the linked visit makes the case a collective one from now on.
+                "marked_collective": marked_collective,
             },
+        )
+    if withheld:
+        # Not disclosed to the village: the bureau decides whether it repeats these.
+        await append_event(
+            session,
+            case_id=case.id,
+            kind="repeat_flagged",
+            at=now,
+            actor_id=actor.user_id,
+            visibility=Visibility.STAFF,
+            data={"candidates": [c.as_record() for c in withheld], "ticket": ticket.number},
         )
     return Registered(case=case, ticket=ticket, line=line, linked=target is not None)
 

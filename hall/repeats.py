@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rapidfuzz.distance import Indel
-from sqlalchemy import func, select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall import case_states
-from hall.model import Case, CaseEvent, CaseParty, CaseState, Line, PartyRole
+from hall.model import Case, CaseEvent, CaseParty, CaseState, Classification, Line, PartyRole
 from hall.privacy import mask_snippet
 from hall.settings import HALL_TZ
 
@@ -61,6 +61,12 @@ class Candidate:
     similarity: float
     matched_role: str  # the matching person's role in that case
     snippet: str  # the case's summary, shortened and masked
+    accusation: bool = False  # 检举控告: never listed outside the bureau's staff
+
+    @property
+    def linkable(self) -> bool:
+        """Whether a new visit may join the case: only while it is open (not ended)."""
+        return case_states.is_open(self.state)
 
     @property
     def score(self) -> float:
@@ -81,7 +87,12 @@ class Candidate:
             "similarity": self.score,
             "matched_role": self.matched_role,
             "summary": self.snippet,
+            "linkable": self.linkable,
         }
+
+    def as_record(self) -> dict[str, Any]:
+        """The candidate as a timeline event names it (no summary)."""
+        return {"case_id": self.case_id, "number": self.number, "similarity": self.score}
 
 
 async def candidates(
@@ -100,20 +111,16 @@ async def candidates(
     if not person_ids:
         return []
     since = now - timedelta(days=days)
-    last = (
-        select(CaseEvent.case_id, func.max(CaseEvent.at).label("last_at"))
-        .group_by(CaseEvent.case_id)
-        .subquery()
-    )
+    # Correlated to the person's cases only: the latest activity of every case is never scanned.
+    recent = exists().where(CaseEvent.case_id == Case.id, CaseEvent.at >= since)
     rows = await session.execute(
         select(Case, CaseParty.role)
         .join(CaseParty, CaseParty.case_id == Case.id)
-        .join(last, last.c.case_id == Case.id)
         .where(
             CaseParty.petitioner_id.in_(person_ids),
             Case.line_id == line.id,
             Case.state != CaseState.MERGED,
-            last.c.last_at >= since,
+            recent,
         )
         .order_by(Case.id)
     )
@@ -136,5 +143,6 @@ async def candidates(
             similarity=score,
             matched_role=role,
             snippet=mask_snippet(case.summary),
+            accusation=case.classification == Classification.ACCUSATION,
         )
     return sorted(found.values(), key=lambda c: (-c.similarity, -c.case_id))

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import and_, select
 
 from hall import cases, live, recordings, registration, visits
-from hall.errors import InvalidInput
+from hall.errors import InvalidInput, RepeatCandidates
 from hall.model import Case, Channel, Line, Role, Ticket, TicketState, Village, Visit, VisitState
 from hall.parties import Person
 from hall.privacy import mask_name
@@ -175,17 +175,23 @@ async def create_visit_request(request: web.Request) -> web.StreamResponse:
         ),
     )
     channel = Channel.REMOTE if who.role == Role.TERMINAL else Channel.WALK_IN
-    async with app[keys.DB].transaction() as session:
-        done = await registration.register(
-            session,
-            who,
-            reg,
-            channel=channel,
-            now=app[keys.CLOCK].now(),
-            settings=app[keys.CONFIG].queue,
-            extend_over=app[keys.CONFIG].case.extend_rule,
-            case_settings=app[keys.CONFIG].case,
-        )
+    try:
+        async with app[keys.DB].transaction() as session:
+            done = await registration.register(
+                session,
+                who,
+                reg,
+                channel=channel,
+                now=app[keys.CLOCK].now(),
+                settings=app[keys.CONFIG].queue,
+                extend_over=app[keys.CONFIG].case.extend_rule,
+                case_settings=app[keys.CONFIG].case,
+            )
+    except RepeatCandidates as refused:
+        # The refusal stores nothing, but it shows the registrar other cases: audited apart.
+        async with app[keys.DB].transaction() as session:
+            await registration.audit_disclosure(session, who, refused, now=app[keys.CLOCK].now())
+        raise
     await app[keys.QUEUE].changed([done.line.id])
     async with app[keys.DB].reader() as session:
         status = await live.ticket_status(

@@ -12,7 +12,7 @@ from aiohttp import BodyPartReader, web
 
 from hall import documents
 from hall.document_store import StagedFile, too_large_message
-from hall.errors import FileTooLarge, InvalidInput
+from hall.errors import FileMissing, FileTooLarge, InvalidInput
 from hall.model import CaseDocument
 from web import keys
 from web.auth import STAFF, add_route, principal
@@ -161,9 +161,10 @@ async def document_file(request: web.Request) -> web.StreamResponse:
             now=app[keys.CLOCK].now(),
             action="view" if inline else "download",
         )
-    path = app[keys.DOCUMENTS].path(row.storage_name)
-    if not await asyncio.to_thread(path.is_file):
-        raise web.HTTPGone(reason="材料文件缺失")
+        path = app[keys.DOCUMENTS].path(row.storage_name)
+        # Checked before the audit entry commits: a read that serves nothing is not recorded.
+        if not await asyncio.to_thread(path.is_file):
+            raise FileMissing(f"材料 {row.id} 的文件缺失，请联系管理员")
     kind = "inline" if inline and row.media_type.startswith("image/") else "attachment"
     headers = SAFE_HEADERS | {
         "Content-Type": row.media_type,

@@ -32,6 +32,7 @@ STATUS = {
     "too_large": 413,
     "file_too_large": 413,
     "unsupported_type": 415,
+    "file_missing": 410,
     "internal_error": 500,
 }
 

@@ -163,6 +163,7 @@ async def case_page(request: web.Request) -> dict[str, Any]:
         view=view,
         may_link=case_states.may_transition(who, view.case),
         documents=papers,
+        merged_numbers={c.id: c.number for c in view.merged_cases},
         may_upload=who.role in documents.STAFF_UPLOADERS,
         max_document_bytes=request.app[keys.CONFIG].documents.max_bytes,
         legal_channel_labels=legal_channels.LABELS,

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
-from hall.model import AuditEntry
+from hall.model import AuditEntry, Case
 from tests.browser.pages import base_url, open_as
 from tests.support import valid_id_number
 from web import keys
@@ -112,6 +112,35 @@ async def test_terminal_links_a_repeat_to_the_earlier_case(
     await expect(terminal.locator("#ticket-number")).to_have_text("A002")
 
 
+async def test_an_ended_earlier_case_can_only_be_confirmed_as_new(
+    server: TestServer, browser: Browser
+) -> None:
+    base = base_url(server)
+    terminal = await open_as(browser, base, "village-zhangzhuang")
+    await fill_person(terminal, summary="村里拖欠我家的土地征收补偿款三万元，请求尽快发放")
+    await terminal.click("#start-visit")
+    await expect(terminal.locator("#waiting")).to_be_visible()
+    earlier = await terminal.locator("#ticket-case-number").text_content()
+    await terminal.click("#leave-queue")
+    await terminal.click("#leave-yes")
+    await expect(terminal.locator("#register")).to_be_visible()
+    async with server.app[keys.DB].transaction() as session:  # the earlier case is 已办结
+        case = await session.scalar(select(Case).where(Case.number == earlier))
+        assert case is not None
+        case.state = "closed"
+
+    await fill_person(terminal, summary="土地征收补偿款三万元村里一直拖欠，请求尽快发放")
+    await terminal.click("#start-visit")
+    row = terminal.locator("#repeat-prompt tbody tr")
+    await expect(row).to_contain_text("已办结")
+    await expect(row.locator(".repeat-ended")).to_have_text("已结束，不能并入")
+    await expect(row.locator(".repeat-link")).to_have_count(0)
+    await terminal.click("#repeat-new")
+    await expect(terminal.locator("#waiting")).to_be_visible()
+    await expect(terminal.locator("#ticket-linked")).to_be_hidden()
+    await expect(terminal.locator("#ticket-case-number")).not_to_have_text(earlier or "")
+
+
 async def test_desk_registers_a_collective_walk_in_and_is_told_a_wrong_head_count(
     server: TestServer, browser: Browser
 ) -> None:
@@ -162,7 +191,9 @@ async def test_officer_merges_a_case_and_undoes_it(server: TestServer, browser: 
     await expect(officer.locator("#merged-into")).to_contain_text(f"本事项已并入 {first}")
     await officer.get_by_role("link", name=first).click()
     await expect(officer.locator("#merged-cases")).to_contain_text(second)
-    await expect(officer.locator("#tickets")).to_contain_text(second)
+    # The second case's waiting ticket is served for the first one now.
+    await expect(officer.locator("#tickets tbody tr")).to_have_count(2)
+    await expect(officer.locator("#tickets")).not_to_contain_text(second)
     await expect(officer.locator(".timeline")).to_contain_text("他案并入本事项")
 
     await officer.get_by_role("link", name=second).first.click()
@@ -171,3 +202,4 @@ async def test_officer_merges_a_case_and_undoes_it(server: TestServer, browser: 
         await officer.click("#undo-merge-form button[type=submit]")
     await expect(officer.locator("#merged-into")).to_have_count(0)
     await expect(officer.locator("#merge-form")).to_be_visible()
+    await expect(officer.locator("#tickets tbody tr")).to_have_count(1)  # back with the undo

@@ -60,11 +60,15 @@ async def test_merge_shows_b_from_a_and_undo_restores_its_state(db: Database) ->
     async with db.reader() as session:
         view = await cases.case_view(session, officer, a)
     assert [c.id for c in view.merged_cases] == [b]
-    assert [(t.ticket.case_id, t.case_number) for t in view.tickets][-1] == (b, merged.number)
+    # B's waiting ticket is served for A now: a merged case receives no more visits.
+    assert [t.ticket.case_id for t in view.tickets] == [a, a]
     assert (await kinds(db, a))[-1] == "case_merged_in"
     async with db.transaction() as session:
         back = await case_links.undo_merge(session, officer, b, reason="误合并", now=MARCH + S1)
     assert (back.state, back.merged_into_id) == ("triaged", None)
+    async with db.reader() as session:  # and goes back with the undo
+        last = await session.scalar(select(Ticket.case_id).order_by(Ticket.id.desc()))
+        assert last == b
     assert (await kinds(db, a))[-1] == "case_unmerged"
     assert (await kinds(db, b))[-2:] == ["state_changed", "state_changed"]
     with pytest.raises(Conflict, match="当前状态为 triaged"):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hall import demo, documents
+from hall import cases, demo, documents
 from hall.db import Database, migrate
 from hall.document_store import DocumentStore
 from hall.errors import (
@@ -276,19 +276,31 @@ async def test_a_department_reads_its_cases_but_never_an_accusation(
     db: Database, store: DocumentStore
 ) -> None:
     case_id = await new_case(db, 1)
-    doc = await add_png(db, store, "officer-urban", case_id, Visibility.STAFF)
+    internal = await add_png(db, store, "officer-urban", case_id, Visibility.STAFF)
+    doc = await add_png(db, store, "officer-urban", case_id, Visibility.PETITIONER)
     department = await principal(db, "dept-zhujian")
     async with db.transaction() as session:
         case = await session.get_one(Case, case_id)
         case.department_id = department.department_id
     async with db.reader() as session:
+        # What the department's timeline shows: shared documents, never staff-only ones.
         assert [d.id for d in await documents.list_documents(session, department, case_id)] == [doc]
+    async with db.transaction() as session:
+        with pytest.raises(Forbidden):
+            await documents.open_for_reading(
+                session, department, internal, now=T0, action="download"
+            )
     async with db.transaction() as session:
         case = await session.get_one(Case, case_id)
         case.classification = "accusation"
     async with db.reader() as session:
         with pytest.raises(Forbidden):
             await documents.list_documents(session, department, case_id)
+        # ... nor its traces: the timeline hides the document events from the department.
+        view = await cases.case_view(session, department, case_id)
+        assert "document_added" not in [e.kind for e in view.events]
+        staff = await cases.case_view(session, await principal(db, "officer-urban"), case_id)
+        assert [e.kind for e in staff.events].count("document_added") == 2
 
 
 def test_visibility_and_note_are_checked() -> None:

@@ -142,7 +142,7 @@ async def test_a_representative_of_an_earlier_collective_visit_matches(db: Datab
 async def test_linking_puts_the_ticket_on_the_earlier_case_with_a_timeline_event(
     db: Database,
 ) -> None:
-    first = await file(db, FIRST, T0)
+    first = await file(db, FIRST, T0, who="village-zhangzhuang")
     again = dataclasses.replace(FIRST, summary=AGAIN, repeat=RepeatDecision(link=first.case.id))
     done = await file(db, again, T0 + timedelta(days=5), who="village-zhangzhuang")
     assert done.linked and done.case.id == first.case.id
@@ -193,6 +193,78 @@ async def test_a_decision_must_answer_the_current_candidates(db: Database) -> No
                 settings=QS,
             )
     assert "repeat_decision.link" in caught.value.fields
+
+
+async def events_of(db: Database, case_id: int, kind: str) -> list[CaseEvent]:
+    async with db.reader() as session:
+        rows = await session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.kind == kind)
+        )
+        return list(rows)
+
+
+async def test_a_terminal_is_shown_only_its_stations_cases(db: Database) -> None:
+    elsewhere = await file(db, FIRST, T0, who="village-lijiawan")
+    again = dataclasses.replace(FIRST, summary=AGAIN)
+    later = T0 + timedelta(days=1)
+    # Another station's case is not disclosed: the visit goes ahead as a new case, flagged
+    # for the bureau with the candidate it was not shown.
+    done = await file(db, again, later, who="village-zhangzhuang")
+    assert not done.linked and done.case.id != elsewhere.case.id
+    [flag] = await events_of(db, done.case.id, "repeat_flagged")
+    assert flag.visibility == "staff"
+    assert [c["number"] for c in flag.data["candidates"]] == [elsewhere.case.number]
+    # The desk is shown both.
+    found = await candidates_for(db, again, later + timedelta(hours=1))
+    assert {c["case_id"] for c in found} == {elsewhere.case.id, done.case.id}
+
+
+async def test_an_accusation_is_never_listed_to_a_terminal(db: Database) -> None:
+    own = await file(db, FIRST, T0, who="village-zhangzhuang")
+    async with db.transaction() as session:
+        (await session.get_one(Case, own.case.id)).classification = "accusation"
+    again = dataclasses.replace(FIRST, summary=AGAIN)
+    done = await file(db, again, T0 + timedelta(days=1), who="village-zhangzhuang")
+    assert not done.linked
+    [flag] = await events_of(db, done.case.id, "repeat_flagged")
+    assert [c["case_id"] for c in flag.data["candidates"]] == [own.case.id]
+
+
+async def test_an_ended_case_is_shown_but_only_overridden(db: Database) -> None:
+    first = await file(db, FIRST, T0)
+    async with db.transaction() as session:
+        (await session.get_one(Case, first.case.id)).state = "closed"
+    later = T0 + timedelta(days=2)
+    [candidate] = await candidates_for(db, dataclasses.replace(FIRST, summary=AGAIN), later)
+    assert (candidate["state"], candidate["linkable"]) == ("closed", False)
+    link = dataclasses.replace(FIRST, summary=AGAIN, repeat=RepeatDecision(link=first.case.id))
+    with pytest.raises(InvalidInput, match="不能并入") as caught:
+        await file(db, link, later)
+    assert "repeat_decision.link" in caught.value.fields
+    new = dataclasses.replace(FIRST, summary=AGAIN, repeat=RepeatDecision(seen=(first.case.id,)))
+    done = await file(db, new, later)
+    [overridden] = await events_of(db, done.case.id, "repeat_overridden")
+    assert [c["case_id"] for c in overridden.data["candidates"]] == [first.case.id]
+
+
+async def test_linking_a_collective_visit_records_the_new_flag(db: Database) -> None:
+    first = await file(db, FIRST, T0)
+    representative = Person(
+        name="周八", id_number=valid_id_number("41010219720606123"), phone="13600136000"
+    )
+    group = dataclasses.replace(
+        FIRST,
+        summary=AGAIN,
+        head_count=8,
+        collective=True,
+        representatives=(representative,),
+        repeat=RepeatDecision(link=first.case.id),
+    )
+    await file(db, group, T0 + timedelta(days=1))
+    [linked] = await events_of(db, first.case.id, "repeat_linked")
+    assert linked.data["marked_collective"] is True
+    async with db.reader() as session:
+        assert (await session.get_one(Case, first.case.id)).collective is True
 
 
 async def test_repeat_detection_and_linking_on_postgresql(pg_url: str) -> None:  # noqa: F811

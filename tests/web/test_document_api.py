@@ -211,7 +211,10 @@ async def test_who_reads_which_documents(server: TestServer, client_as: ClientFa
         case.department_id = await session.scalar(
             select(Department.id).where(Department.code == "zhujian")
         )
-    assert await ids(department) == everything
+    # The department reads what its timeline shows: the shared document, not staff-only ones.
+    assert await ids(department) == [shared["id"]]
+    assert (await department.http.get(str(internal["url"]))).status == 403
+    assert (await department.http.get(str(shared["url"]))).status == 200
 
 
 async def test_an_interrupted_upload_leaves_no_file_and_no_row(
@@ -254,3 +257,66 @@ async def until(condition: object, timeout_s: float = 10.0) -> None:
 def test_documents_live_under_the_data_folder(config: Config, tmp_path: Path) -> None:
     assert config.documents.directory == (tmp_path / "data" / "documents").resolve()
     assert config.recording.directory.parent == config.documents.directory.parent
+
+
+async def test_a_missing_file_is_410_file_missing_and_not_audited(
+    server: TestServer, client_as: ClientFactory, config: Config
+) -> None:
+    terminal = await client_as("village-zhangzhuang")
+    made = await upload(terminal, await remote_case(terminal), upload_form(png(), "照片.png"))
+    for name in stored(config):  # lost outside the hall
+        (config.documents.directory / name).unlink()
+    officer = await client_as("officer-urban")
+    resp = await officer.http.get(str(made["url"]), headers={"Accept": "application/json"})
+    assert resp.status == 410
+    assert (await resp.json())["error"]["code"] == "file_missing"
+    assert await count(server, AuditEntry) == 0  # nothing was read
+
+
+async def test_a_terminal_uploads_to_its_ticket_after_a_split(
+    server: TestServer, client_as: ClientFactory
+) -> None:
+    terminal = await client_as("village-zhangzhuang")
+    created = await terminal.post("/api/visit-requests", registration(), status=201)
+    assert isinstance(created, dict)
+    officer = await client_as("officer-urban")
+    split = await officer.post(
+        f"/api/cases/{created['case_id']}/split",
+        {"ticket_id": created["ticket"]["id"], "summary": "另一事项", "reason": "不同事项"},
+        status=201,
+    )
+    assert isinstance(split, dict)
+    # The new case was opened by the officer; the ticket the station issued is on it now.
+    await upload(terminal, int(split["id"]), upload_form(png(), "照片.png"))
+    other = await client_as("village-lijiawan")
+    await upload(other, int(split["id"]), upload_form(png(), "照片.png"), status=403)
+
+
+async def test_a_merged_cases_documents_show_on_the_case_it_went_into(
+    server: TestServer, client_as: ClientFactory
+) -> None:
+    terminal = await client_as("village-zhangzhuang")
+    b = await remote_case(terminal, 2)
+    desk = await client_as("desk")
+    a = await desk.post(
+        "/api/visit-requests",
+        registration(id_number=valid_id_number("11010519900307001"), summary="电梯故障"),
+        status=201,
+    )
+    assert isinstance(a, dict)
+    officer = await client_as("officer-urban")
+    await officer.post(f"/api/cases/{b}/merge", {"into": a["case_id"], "reason": "同一事项"})
+    late = await upload(terminal, b, upload_form(png(), "补充.png", visibility="petitioner"))
+    listed = await officer.get(f"/api/cases/{a['case_id']}/documents")
+    assert isinstance(listed, dict)
+    assert [(d["id"], d["case_id"]) for d in listed["documents"]] == [(late["id"], b)]
+    page = await officer.http.get(f"/cases/{a['case_id']}")
+    assert "补充.png" in await page.text() and "（来自 JF" in await page.text()
+    # The department handling A reads B's shared document from A too.
+    async with server.app[keys.DB].transaction() as session:
+        case = await session.get_one(Case, a["case_id"])
+        case.department_id = await session.scalar(
+            select(Department.id).where(Department.code == "zhujian")
+        )
+    department = await client_as("dept-zhujian")
+    assert (await department.http.get(str(late["url"]))).status == 200

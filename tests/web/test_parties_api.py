@@ -57,8 +57,14 @@ async def test_repeat_is_refused_with_candidates_then_linked(
         "已登记",
     )
     assert candidate["summary"] == "宅基地确权纠纷，请求协调"
+    assert candidate["linkable"] is True
     assert str(registration()["id_number"]) not in str(refused)  # no personal data in the answer
     assert (await count(server, Case), await count(server, Ticket)) == (1, 1)
+    async with server.app[keys.DB].reader() as session:  # the disclosure itself is audited
+        entries = list(await session.scalars(select(AuditEntry)))
+    assert [(e.action, e.target_type, e.target_id) for e in entries] == [
+        ("repeat_candidates", "case", str(first["case_id"]))
+    ]
 
     linked = await terminal.post(
         "/api/visit-requests",
@@ -219,8 +225,12 @@ async def test_merge_and_split_errors_over_http(
     assert view["merged_cases"] == [
         {"id": b["case_id"], "number": b["case_number"], "state": "merged"}
     ]
-    assert [t["case_number"] for t in view["tickets"]] == [a["case_number"], b["case_number"]]
+    # B's waiting ticket moved to A with the merge, and comes back with the undo.
+    assert [t["case_number"] for t in view["tickets"]] == [a["case_number"], a["case_number"]]
     await officer.post(f"{path}/undo-merge", {"reason": "误合并"})
+    view = await officer.get(path)
+    assert isinstance(view, dict)
+    assert [t["id"] for t in view["tickets"]] == [b["ticket"]["id"]]
     again = await officer.post(f"{path}/undo-merge", {"reason": "误合并"}, status=409)
     assert isinstance(again, dict) and "当前状态为 registered" in again["error"]["message"]
     bad = await officer.post(f"{path}/split", {"summary": "新事项", "reason": "拆分"}, status=422)

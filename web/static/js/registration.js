@@ -101,8 +101,12 @@ function askRepeat(section, candidates) {
       resolve(decision);
     };
     const rows = candidates.map((c) => {
-      const link = el("button", { type: "button", class: "small repeat-link", dataset: { case: c.case_id } }, "并入已有事项");
-      link.addEventListener("click", () => done({ link: c.case_id }));
+      // An ended case (已办结、已终结、已撤回…) takes no new visit: only 确认新事项.
+      let link = el("span", { class: "hint repeat-ended" }, "已结束，不能并入");
+      if (c.linkable) {
+        link = el("button", { type: "button", class: "small repeat-link", dataset: { case: c.case_id } }, "并入已有事项");
+        link.addEventListener("click", () => done({ link: c.case_id }));
+      }
       return el(
         "tr",
         { dataset: { case: c.case_id } },
