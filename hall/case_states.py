@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import accusations, legal_channels
+from hall import accusations, cases, legal_channels
 from hall.calendar import load_calendar
 from hall.deadlines import Due, Rule, due_date
 from hall.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -471,6 +471,13 @@ async def transition(
     if receiver is None and case.department_id is not None and to is not S.TRIAGED:
         receiver = await session.get(Department, case.department_id)
     accusations.refuse_if_accused(accused, receiver)
+    if department is not None:  # routed to a unit: nor may a 检举控告 merged into this case go
+        for merged in await cases.merged_into_case(session, case.id):
+            accusations.refuse_if_accused(
+                await accusations.current(session, merged),
+                department,
+                step="转送、交办并入本事项的检举控告",
+            )
     target = await _merge_target(session, who, case, to, change, accused)
     if change.extension_days is not None and to is not current:
         raise InvalidInput("只有延期可以给出延期天数", fields={"extension_days": "only to extend"})

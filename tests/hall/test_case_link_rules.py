@@ -91,6 +91,19 @@ async def test_an_accusation_is_not_merged_into_a_case_of_the_accused_unit(db: D
         assert (await session.get_one(Case, b)).state == "triaged"
 
 
+async def test_a_case_holding_a_merged_accusation_is_not_routed_to_the_accused_unit(
+    db: Database,
+) -> None:
+    a, b = await open_case(db, 1), await open_case(db, 2)
+    await walk(db, b, [(CaseState.TRIAGED, ACCUSE_ZHUJIAN)])
+    await merge(db, "leader", b, a)  # A is with no department yet: allowed
+    with pytest.raises(AccusedUnit, match="并入本事项的检举控告"):
+        await walk(db, a, PATHS[CaseState.TRANSFERRED])  # to 住建, the unit B accuses
+    async with db.reader() as session:
+        assert (await session.get_one(Case, a)).department_id is None
+    await walk(db, a, PATHS[CaseState.ASSIGNED][-1:])  # another unit may take it
+
+
 async def test_a_merged_accusation_never_reaches_a_department(db: Database) -> None:
     a, b = await open_case(db, 1), await open_case(db, 2)
     await walk(db, b, [(CaseState.TRIAGED, ACCUSE_ZHUJIAN)])
