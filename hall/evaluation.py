@@ -1,5 +1,7 @@
-"""Satisfaction evaluation (满意度评价): opens when a case is answered (`responded`), one per
-response, within `CaseSettings.evaluation_days`; afterwards the response is `evaluation_expired`.
+"""Satisfaction evaluation (满意度评价): opens when a case is answered (the transition to
+`responded`), one per such response, within `CaseSettings.evaluation_days`; afterwards the response
+is `evaluation_expired`. A review decision (`reviewed`, `rereviewed`) is not a new response: the
+latest `responded` step and its evaluation row stay the ones that count.
 """
 
 from __future__ import annotations
