@@ -20,7 +20,7 @@ from hall.errors import InvalidInput
 from hall.lines import LINES
 from hall.model import CalendarOverride, Department, Role, User
 from hall.settings import HALL_TZ
-from web import keys
+from web import keys, ws
 from web.api import parse_body
 from web.auth import PRINCIPAL, add_route, principal
 
@@ -392,16 +392,24 @@ async def create_user(request: web.Request) -> web.StreamResponse:
 async def reset_password(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, PasswordBody)
     user = _user_id(request)
-    return await _write(
+    response = await _write(
         request,
         lambda session, by, now: account_admin.reset_password(
             session, user, body.password, by=by, now=now
         ),
         _account_json,
     )
+    await ws.end_account(request.app, user)  # after the commit: its sessions are gone
+    return response
 
 
-deactivate_user, reactivate_user = _activation(account_admin.set_active, "user_id", _account_json)
+_deactivate_user, reactivate_user = _activation(account_admin.set_active, "user_id", _account_json)
+
+
+async def deactivate_user(request: web.Request) -> web.StreamResponse:
+    response = await _deactivate_user(request)
+    await ws.end_account(request.app, _user_id(request))  # after the commit
+    return response
 
 
 # ---- pages ----
