@@ -1,7 +1,8 @@
 """The official calendar (法定节假日与调休): whether a date is a working day.
 
 Built from the `chinese_calendar` package and the administrators' overrides (table
-`calendar_overrides`), which win; a date that neither covers is an error, never a guess.
+`calendar_overrides`), which win, and the years an administrator marked complete (table
+`calendar_years`); a date that none of them covers is an error, never a guess.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall.errors import HallError, InvalidInput
-from hall.model import CalendarOverride
+from hall.model import CalendarOverride, CalendarYear
 
 NOTE_MAX = 200
 ONE_DAY = timedelta(days=1)
@@ -31,17 +32,18 @@ class DayKind(StrEnum):
 
 
 class CalendarUnknown(HallError):
-    """The official calendar does not cover a date: neither the package nor an override knows its
-    year. The fix is to enter that year's calendar in the overrides; `day` names the date."""
+    """The official calendar does not cover a date: the package does not know its year and no
+    administrator marked the year's entries complete. The fix is to enter that year's calendar in
+    the overrides and mark it complete; `day` names the date."""
 
     code = "calendar_unknown"
 
     def __init__(self, day: date) -> None:
         super().__init__(
             f"the official calendar does not cover {day.isoformat()} (官方日历未包含该日期): the "
-            f"chinese_calendar package does not know {day.year} and no calendar override is "
-            f"entered for {day.year}; enter that year's holidays and make-up workdays "
-            "(calendar_overrides)",
+            f"chinese_calendar package does not know {day.year} and {day.year} is not marked "
+            "complete in the calendar overrides; enter that year's holidays and make-up "
+            "workdays (calendar_overrides) and mark the year complete (calendar_years)",
             fields={"date": day.isoformat()},
         )
         self.day = day
@@ -74,27 +76,31 @@ class OfficialCalendar:
 
     An override that is not a working day counts as a statutory holiday: the table is where a
     year's announced holidays (or a local statutory holiday, 全国年节及纪念日放假办法 Art. 4) are
-    entered; ordinary weekends need no row. A year the package does not know is covered as soon
-    as it has at least one override: its other days follow the week (Monday–Friday work).
+    entered; ordinary weekends need no row. A year the package does not know is covered only
+    once it is in `complete_years` (an administrator marked its entries complete): then its days
+    without an override follow the week (Monday–Friday work). Before that every day of it is
+    unknown, entered or not: one day of a notice says nothing about the days around it.
     """
 
-    __slots__ = ("_overrides", "_override_years")
+    __slots__ = ("_complete_years", "_overrides")
 
-    def __init__(self, overrides: Iterable[Override] = ()) -> None:
+    def __init__(
+        self, overrides: Iterable[Override] = (), complete_years: Iterable[int] = ()
+    ) -> None:
         self._overrides: dict[date, Override] = {o.day: o for o in overrides}
-        self._override_years = frozenset(day.year for day in self._overrides)
+        self._complete_years = frozenset(complete_years)
 
     def kind(self, day: date) -> DayKind:
         """Working day, statutory holiday or rest day; raises `CalendarUnknown` if not covered."""
+        known = package_kind(day)
+        if known is None and day.year not in self._complete_years:
+            raise CalendarUnknown(day)
         override = self._overrides.get(day)
         if override is not None:
             return DayKind.WORKDAY if override.is_workday else DayKind.HOLIDAY
-        known = package_kind(day)
         if known is not None:
             return known
-        if day.year in self._override_years:
-            return DayKind.REST_DAY if day.weekday() >= 5 else DayKind.WORKDAY
-        raise CalendarUnknown(day)
+        return DayKind.REST_DAY if day.weekday() >= 5 else DayKind.WORKDAY
 
     def is_workday(self, day: date) -> bool:
         """True on a working day (a make-up workday on a weekend included)."""
@@ -122,9 +128,21 @@ class OfficialCalendar:
 
 
 async def load_calendar(session: AsyncSession) -> OfficialCalendar:
-    """The official calendar with every override of the database."""
+    """The official calendar with every override and every complete year of the database."""
     rows = await session.scalars(select(CalendarOverride))
-    return OfficialCalendar(Override(r.day, r.is_workday, r.note) for r in rows)
+    overrides = [Override(r.day, r.is_workday, r.note) for r in rows]
+    return OfficialCalendar(overrides, await session.scalars(select(CalendarYear.year)))
+
+
+async def mark_year_complete(
+    session: AsyncSession, year: int, *, by: int | None, now: datetime
+) -> bool:
+    """Record that `year`'s overrides are complete; False if it already was."""
+    if await session.get(CalendarYear, year) is not None:
+        return False
+    session.add(CalendarYear(year=year, marked_by=by, marked_at=now))
+    await session.flush()
+    return True
 
 
 async def set_override(

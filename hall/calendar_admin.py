@@ -1,5 +1,6 @@
 """Administration of the official calendar's overrides (节假日调整表): which years the calendar
-covers, entering one day or a whole year's State Council notice, removing a day; each change is
+covers, entering one day or a whole year's State Council notice, removing a day, marking a year's
+entries complete (本年已完整录入), and the recompute of deadlines that this unblocks; each change is
 audited with its administrator.
 """
 
@@ -15,10 +16,18 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import audit
-from hall.calendar import NOTE_MAX, package_kind, remove_override, set_override
+from hall import audit, case_deadlines
+from hall.calendar import (
+    NOTE_MAX,
+    mark_year_complete,
+    package_kind,
+    remove_override,
+    set_override,
+)
+from hall.case_deadlines import Recomputed
 from hall.errors import Conflict, HallError, InvalidInput, NotFound
-from hall.model import CalendarOverride
+from hall.model import CalendarOverride, CalendarYear
+from hall.settings import ExtendOver
 
 YEAR_MIN = 2000
 YEAR_MAX = 2100
@@ -45,8 +54,9 @@ class Coverage(StrEnum):
     """How a year's working days are known."""
 
     PACKAGE = "package"  # the chinese_calendar package knows the year (overrides may refine it)
-    OVERRIDES = "overrides"  # only the override table: entered by an administrator
-    MISSING = "missing"  # neither: every deadline that needs a day of it is an error
+    OVERRIDES = "overrides"  # only the override table, marked complete by an administrator
+    INCOMPLETE = "incomplete"  # some days entered, not marked complete: still not covered
+    MISSING = "missing"  # nothing entered: every deadline that needs a day of it is an error
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,11 +189,14 @@ async def add_entries(
     by: int | None,
     now: datetime,
     allow_covered: bool = False,
+    complete: bool = False,
 ) -> list[CalendarOverride]:
     """Enter new overrides, all or none, each audited (`calendar_override_added`).
 
     `conflict` if a day already has an override (remove it first: a change is explicit);
-    `calendar_covered` for a day of a year the package covers unless `allow_covered`.
+    `calendar_covered` for a day of a year the package covers unless `allow_covered`. With
+    `complete` (本年已完整录入), each year of the entries the package does not know is marked
+    complete as well (`calendar_year_completed`; a year already marked stays as it is).
     """
     todo = list(entries)
     days = [e.day for e in todo]
@@ -218,7 +231,66 @@ async def add_entries(
             ("calendar_day", item.day.isoformat()),
             {"kind": item.kind, "name": item.name},
         )
+    if complete:
+        for year in sorted({e.day.year for e in todo} - set(covered)):
+            await _mark(session, year, by=by, now=now)
     return rows
+
+
+async def _mark(session: AsyncSession, year: int, *, by: int | None, now: datetime) -> bool:
+    marked = await mark_year_complete(session, year, by=by, now=now)
+    if marked:
+        await audit.record_change(
+            session, by, now, "calendar_year_completed", ("calendar_year", year), {"year": year}
+        )
+    return marked
+
+
+async def mark_complete(session: AsyncSession, year: int, *, by: int | None, now: datetime) -> None:
+    """标记完整: the administrator states that `year`'s overrides are the whole notice, so its
+    other days follow the week; audited (`calendar_year_completed`).
+
+    `invalid_input` outside YEAR_MIN–YEAR_MAX; `calendar_covered` for a year the package knows;
+    `conflict` when already marked or when nothing of the year is entered yet.
+    """
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise InvalidInput("年份有误", fields={"year": f"{YEAR_MIN}–{YEAR_MAX}"})
+    if package_covers(year):
+        raise CalendarCovered(f"{year}年已由日历组件覆盖，无需标记完整")
+    if await session.get(CalendarYear, year) is not None:
+        raise Conflict(f"{year}年已标记为完整录入")
+    if not await overrides_of(session, year):
+        raise Conflict(f"{year}年尚未录入任何节假日，不能标记完整")
+    await _mark(session, year, by=by, now=now)
+
+
+async def recompute(
+    session: AsyncSession,
+    *,
+    by: int | None,
+    now: datetime,
+    reason: str,
+    extend_over: ExtendOver,
+) -> Recomputed:
+    """`case_deadlines.recompute_errors` on the calendar as it now stands, audited
+    (`deadlines_recomputed` with the cases, fixed and remaining counts) in the same transaction."""
+    done = await case_deadlines.recompute_errors(
+        session, actor_id=by, reason=reason, now=now, extend_over=extend_over
+    )
+    await audit.record_change(
+        session,
+        by,
+        now,
+        "deadlines_recomputed",
+        ("calendar", "deadlines"),
+        {
+            "reason": reason,
+            "cases": done.case_ids,
+            "fixed": done.fixed,
+            "remaining": done.remaining,
+        },
+    )
+    return done
 
 
 async def remove_entry(session: AsyncSession, day: date, *, by: int | None, now: datetime) -> None:
@@ -254,14 +326,17 @@ async def years(session: AsyncSession, today: date) -> list[YearStatus]:
     ):
         key = (day.year, bool(is_workday))
         counts[key] = counts.get(key, 0) + 1
-    wanted = set(range(today.year - 1, today.year + 3)) | {year for year, _ in counts}
+    complete = set(await session.scalars(select(CalendarYear.year)))
+    wanted = set(range(today.year - 1, today.year + 3)) | {year for year, _ in counts} | complete
     result = []
     for year in sorted(wanted):
         holidays, workdays = counts.get((year, False), 0), counts.get((year, True), 0)
         if package_covers(year):
             coverage = Coverage.PACKAGE
-        elif holidays or workdays:
+        elif year in complete:
             coverage = Coverage.OVERRIDES
+        elif holidays or workdays:
+            coverage = Coverage.INCOMPLETE
         else:
             coverage = Coverage.MISSING
         result.append(YearStatus(year, coverage, holidays, workdays))
@@ -269,7 +344,8 @@ async def years(session: AsyncSession, today: date) -> list[YearStatus]:
 
 
 def year_to_enter(statuses: list[YearStatus], today: date) -> int:
-    """The year the page opens on: the first from this year on that nothing covers (the one to
-    enter), else next year."""
-    missing = [y.year for y in statuses if y.year >= today.year and y.coverage is Coverage.MISSING]
+    """The year the page opens on: the first from this year on that is not covered (the one to
+    enter or to finish), else next year."""
+    open_ = (Coverage.MISSING, Coverage.INCOMPLETE)
+    missing = [y.year for y in statuses if y.year >= today.year and y.coverage in open_]
     return missing[0] if missing else today.year + 1

@@ -124,13 +124,14 @@ async def rename(
     department_id: int,
     *,
     name: str,
-    region: str,
+    region: str | None,
     by: int | None,
     now: datetime,
 ) -> Department:
-    """Change the name and region (the code stays: it is in stored events); audited."""
+    """Change the name and region (the code stays: it is in stored events); audited. `region`
+    None keeps the stored region."""
     department = await get(session, department_id)
-    name, region = _fields(name, region)
+    name, region = _fields(name, department.region if region is None else region)
     await _name_free(session, name, other_than=department.id)
     before = {"name": department.name, "region": department.region}
     department.name, department.region = name, region

@@ -14,7 +14,16 @@ from hall import case_states
 from hall.case_states import Change, Transitioned, handled_by, label
 from hall.deadlines import Rule
 from hall.errors import Conflict, Forbidden, InvalidInput, NotFound
-from hall.model import Case, CaseEvent, CaseState, Department, Role, Supervision, Visibility
+from hall.model import (
+    Case,
+    CaseEvent,
+    CaseState,
+    Classification,
+    Department,
+    Role,
+    Supervision,
+    Visibility,
+)
 from hall.settings import HALL_TZ, ExtendOver
 from hall.timeline import append_event
 from hall.users import Principal
@@ -182,6 +191,22 @@ async def object_to(
     return done
 
 
+def _check_classification(case: Case, change: Change | None) -> None:
+    """A department's reply may classify an unclassified case, never as an accusation."""
+    if change is None or (change.classification is None and change.claim_type is None):
+        return
+    if case.classification is not None:
+        raise Conflict(
+            f"该事项已由信访部门分类为 {case.classification}，责任单位不能更改分类",
+            fields={"classification": "already classified by the bureau"},
+        )
+    if change.classification == Classification.ACCUSATION:
+        raise InvalidInput(
+            "责任单位不能将事项分类为检举控告",
+            fields={"classification": "检举控告由信访部门分类并记录被检举控告单位"},
+        )
+
+
 async def reply(
     session: AsyncSession,
     who: Principal,
@@ -196,9 +221,12 @@ async def reply(
     """答复: the department answers; the case walks accepted → in_progress → responded as needed.
 
     A transferred or assigned case must be acknowledged first; `change` may classify it
-    (required to accept when the bureau has not classified it).
+    (required to accept when the bureau has not classified it). A classification the bureau
+    made is not the department's to change (`conflict`), and a department never classifies a
+    matter as 检举控告 (`invalid_input`): that is the bureau's call, with the accused unit.
     """
     case = await _own_case(session, who, case_id)
+    _check_classification(case, change)
     body = _text(text, "text", "答复内容")
     state = CaseState(case.state)
     steps: list[tuple[CaseState, str, Change]] = []

@@ -1,15 +1,19 @@
-"""Satisfaction evaluation (满意度评价): opens when a case is answered (`responded`), one per
-response, within `CaseSettings.evaluation_days`; afterwards the response is `evaluation_expired`.
+"""Satisfaction evaluation (满意度评价): opens when a case is answered (the transition to
+`responded`), one per such response, within `CaseSettings.evaluation_days`; afterwards the response
+is `evaluation_expired`. A review decision (`reviewed`, `rereviewed`) is not a new response: the
+latest `responded` step and its evaluation row stay the ones that count.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall import case_states
@@ -41,6 +45,8 @@ CHANNELS = frozenset({"query", "terminal"})
 CHANNEL_LABELS: Mapping[str, str] = MappingProxyType(
     {"query": "查询页", "terminal": "村信息中心终端"}
 )
+SWEEP_BATCH = 50  # expiries per transaction of the sweep: SQLite's write lock is held briefly
+TAKEN = "该答复已评价或评价期限已届满"
 # States a case may be in after a response (答复): where an evaluation may be open or expire.
 ANSWERED = frozenset(CaseState) - {
     CaseState.REGISTERED,
@@ -104,6 +110,39 @@ async def status(
     return EvaluationStatus("open", deadline, None)
 
 
+async def _insert_row(session: AsyncSession, **values: Any) -> int | None:
+    """Insert the evaluation row of a response unless one exists (`INSERT … ON CONFLICT DO
+    NOTHING`): the id, or None when a concurrent grade or expiry got there first. A plain insert
+    after a status check would raise on the unique (case_id, response_seq) instead."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Evaluation)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["case_id", "response_seq"])
+        .returning(Evaluation.id)
+    )
+    row_id: int | None = await session.scalar(statement)
+    return row_id
+
+
+async def _record_expired(session: AsyncSession, case_id: int, seq: int, now: datetime) -> bool:
+    """The expiry row and its `evaluation_expired` event; False if the response had a row."""
+    values = {"case_id": case_id, "response_seq": seq, "state": "expired", "at": now}
+    if await _insert_row(session, **values, comment="", channel="") is None:
+        return False
+    await append_event(
+        session,
+        case_id=case_id,
+        kind=EXPIRED,
+        at=now,
+        actor_id=None,
+        visibility=Visibility.PUBLIC,
+        data={"response_seq": seq},
+    )
+    return True
+
+
 async def record_expiry(
     session: AsyncSession, case: Case, *, now: datetime, days: int
 ) -> EvaluationStatus:
@@ -113,29 +152,50 @@ async def record_expiry(
     if current.state != "expired" or response is None:
         return current
     if await _row(session, case.id, response.seq) is None:
-        session.add(Evaluation(case_id=case.id, response_seq=response.seq, state="expired", at=now))
-        await append_event(
-            session,
-            case_id=case.id,
-            kind=EXPIRED,
-            at=now,
-            actor_id=None,
-            visibility=Visibility.PUBLIC,
-            data={"response_seq": response.seq},
-        )
+        await _record_expired(session, case.id, response.seq, now)
     return current
 
 
-async def sweep_expired(session: AsyncSession, *, now: datetime, days: int) -> int:
-    """Record every expired, unevaluated response; returns how many were recorded."""
+async def sweep_expired(
+    session: AsyncSession, *, now: datetime, days: int, limit: int = SWEEP_BATCH
+) -> int:
+    """Record at most `limit` expired, unevaluated responses in the caller's transaction;
+    returns how many were recorded (fewer than `limit`: nothing is left for now).
+
+    The candidates come from one query: each answered case's latest `responded` step whose day
+    (hall time) is more than `days` days before today, without an evaluations row. The caller
+    runs it batch after batch, one short transaction each (`web.evaluation_sweeper`).
+    """
+    today = now.astimezone(HALL_TZ).date()
+    # Expired when the response's hall day + days < today, i.e. it happened before this instant.
+    cutoff = datetime.combine(today - timedelta(days=days), time(), tzinfo=HALL_TZ)
+    responded = and_(
+        CaseEvent.kind == case_states.EVENT_KIND,
+        CaseEvent.data["to"].as_string() == CaseState.RESPONDED.value,
+    )
+    latest = (
+        select(CaseEvent.case_id, func.max(CaseEvent.seq).label("seq"))
+        .where(responded)
+        .group_by(CaseEvent.case_id)
+        .subquery()
+    )
+    candidates = await session.execute(
+        select(CaseEvent.case_id, CaseEvent.seq)
+        .join(latest, and_(latest.c.case_id == CaseEvent.case_id, latest.c.seq == CaseEvent.seq))
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(
+            CaseEvent.at < cutoff,
+            Case.state.in_([s.value for s in ANSWERED]),
+            ~exists().where(
+                Evaluation.case_id == CaseEvent.case_id, Evaluation.response_seq == CaseEvent.seq
+            ),
+        )
+        .order_by(CaseEvent.case_id)
+        .limit(limit)
+    )
     recorded = 0
-    for case in await session.scalars(select(Case).where(Case.state.in_(ANSWERED))):
-        before = await status(session, case, now=now, days=days)
-        if before.state == "expired":
-            response = await _response(session, case.id)
-            if response is not None and await _row(session, case.id, response.seq) is None:
-                await record_expiry(session, case, now=now, days=days)
-                recorded += 1
+    for case_id, seq in candidates.all():
+        recorded += await _record_expired(session, case_id, seq, now)
     return recorded
 
 
@@ -171,7 +231,8 @@ async def evaluate(
         raise Conflict(f"{stage}，评价期限已于 {current.deadline} 届满")
     response = await _response(session, case.id)
     assert response is not None  # noqa: S101 - status was open
-    row = Evaluation(
+    row_id = await _insert_row(
+        session,
         case_id=case.id,
         response_seq=response.seq,
         state="evaluated",
@@ -180,8 +241,9 @@ async def evaluate(
         channel=channel,
         at=now,
     )
-    session.add(row)
-    await session.flush()
+    if row_id is None:  # graded or expired by a concurrent request since the check above
+        raise Conflict(TAKEN)
+    row = await session.get_one(Evaluation, row_id)
     # The comment may name people: it stays in the row, the public timeline shows the grade.
     await append_event(
         session,

@@ -522,6 +522,19 @@ class CalendarOverride(Base):
     updated_at: Mapped[datetime]
 
 
+class CalendarYear(Base):
+    """A year the package does not know, marked complete (本年已完整录入) by an administrator.
+
+    Only then do its days without an override follow the week: a year with a few entries but
+    no mark stays unknown, so a half-entered year never freezes a wrong due date.
+    """
+
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    marked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    marked_at: Mapped[datetime]
+
+
 class NoticeDelivery(Base):
     """One delivery (送达) of a written notice of a case: which notice, when, how and by whom.
 

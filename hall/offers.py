@@ -92,6 +92,22 @@ async def _withdraw(session: AsyncSession, ticket: Ticket, *, now: datetime, kin
     )
 
 
+async def release(session: AsyncSession, officer_id: int, *, now: datetime) -> list[Ticket]:
+    """The officer's account ended (deactivated, password reset): every offer they hold goes
+    back to waiting in its place at once (`offer_released`), rather than lapsing at its timeout.
+    Returns the tickets released."""
+    rows = list(
+        await session.scalars(
+            select(Ticket).where(
+                Ticket.state == TicketState.OFFERED, Ticket.offered_to == officer_id
+            )
+        )
+    )
+    for ticket in rows:
+        await _withdraw(session, ticket, now=now, kind="offer_released")
+    return rows
+
+
 async def expire(session: AsyncSession, *, now: datetime) -> list[tuple[Ticket, int]]:
     """Offers past their timeout move on; their officers are set away (no answer).
     Returns (ticket, officer) pairs."""

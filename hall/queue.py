@@ -9,7 +9,7 @@ officers. Every choice that passes over an earlier arrival is logged with its re
 
 Queue log (`ticket_events`), one row per transition, `data` by kind:
   joined {channel, class, head_count} · answered {officer_id, wait_s, class, reason, jumped} ·
-  offered {officer_id} · offer_expired / offer_declined {officer_id} ·
+  offered {officer_id} · offer_expired / offer_declined / offer_released {officer_id} ·
   missed {officer_id, missed_count, moved_back} · no_show {missed_count} · reactivated {} ·
   disconnected {} · reconnected {} · abandoned {wait_s, reason} ·
   transferred / redirected {to_line, to_ticket_id, keep_wait, reason} · transfer_undone {} ·

@@ -14,13 +14,13 @@ from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import account_admin, calendar_admin, case_deadlines, department_admin
+from hall import account_admin, calendar_admin, department_admin
 from hall.case_deadlines import Recomputed
 from hall.errors import InvalidInput
 from hall.lines import LINES
 from hall.model import CalendarOverride, Department, Role, User
 from hall.settings import HALL_TZ
-from web import keys
+from web import keys, ws
 from web.api import parse_body
 from web.auth import PRINCIPAL, add_route, principal
 
@@ -38,7 +38,8 @@ ROLE_LABELS = {
 }
 COVERAGE_LABELS = {
     calendar_admin.Coverage.PACKAGE: "日历组件已包含",
-    calendar_admin.Coverage.OVERRIDES: "已录入调整表",
+    calendar_admin.Coverage.OVERRIDES: "已完整录入调整表",
+    calendar_admin.Coverage.INCOMPLETE: "已录入部分，未标记完整",
     calendar_admin.Coverage.MISSING: "未覆盖，须录入",
 }
 
@@ -59,20 +60,24 @@ class BulkBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(max_length=40_000)
     allow_covered: bool = False
+    complete: bool = False  # 本年已完整录入: mark the years of the notice complete
 
 
 class DepartmentBody(BaseModel):
-    """PUT /api/admin/departments/{department_id}."""
+    """PUT /api/admin/departments/{department_id}: an omitted region keeps the stored one."""
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(max_length=200)
-    region: str = Field(default="", max_length=200)
+    region: str | None = Field(default=None, max_length=200)
 
 
-class NewDepartmentBody(DepartmentBody):
+class NewDepartmentBody(BaseModel):
     """POST /api/admin/departments."""
 
+    model_config = ConfigDict(extra="forbid")
     code: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    region: str = Field(default="", max_length=200)
 
 
 class AccountBody(BaseModel):
@@ -190,37 +195,68 @@ async def calendar_json(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def _recompute(
+    request: web.Request, session: AsyncSession, by: int, now: datetime, reason: str
+) -> dict[str, Any]:
+    """Recompute the deadlines stored as errors (audited), inside the caller's transaction."""
+    done = await calendar_admin.recompute(
+        session,
+        by=by,
+        now=now,
+        reason=reason,
+        extend_over=request.app[keys.CONFIG].case.extend_rule,
+    )
+    return _recomputed_json(done)
+
+
 async def _enter(
-    request: web.Request, entries: list[calendar_admin.Entry], allow_covered: bool
+    request: web.Request,
+    entries: list[calendar_admin.Entry],
+    *,
+    allow_covered: bool,
+    complete: bool = False,
 ) -> web.StreamResponse:
-    """Enter the days and recompute the deadlines they unblock, in one transaction."""
+    """Enter the days (and mark their years complete if asked) and recompute the deadlines that
+    unblocks, in one transaction. Days of a year not marked complete unblock nothing yet."""
     app = request.app
     who, now = principal(request), app[keys.CLOCK].now()
     first = entries[0].day.isoformat() if entries else ""
     async with app[keys.DB].transaction() as session:
         rows = await calendar_admin.add_entries(
-            session, entries, by=who.user_id, now=now, allow_covered=allow_covered
-        )
-        done = await case_deadlines.recompute_errors(
             session,
-            actor_id=who.user_id,
-            reason=f"节假日调整表录入 {first} 等 {len(rows)} 天后重新计算",
+            entries,
+            by=who.user_id,
             now=now,
-            extend_over=app[keys.CONFIG].case.extend_rule,
+            allow_covered=allow_covered,
+            complete=complete,
         )
+        reason = f"节假日调整表录入 {first} 等 {len(rows)} 天后重新计算"
+        recomputed = await _recompute(request, session, who.user_id, now, reason)
         added = [_override_json(r) for r in rows]
-    return web.json_response({"added": added, "recomputed": _recomputed_json(done)}, status=201)
+    return web.json_response({"added": added, "recomputed": recomputed}, status=201)
 
 
 async def add_override(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, OverrideBody)
     item = calendar_admin.entry(body.day, body.kind, body.name)
-    return await _enter(request, [item], body.allow_covered)
+    return await _enter(request, [item], allow_covered=body.allow_covered)
 
 
 async def add_bulk(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, BulkBody)
-    return await _enter(request, calendar_admin.parse_bulk(body.text), body.allow_covered)
+    entries = calendar_admin.parse_bulk(body.text)
+    return await _enter(request, entries, allow_covered=body.allow_covered, complete=body.complete)
+
+
+async def mark_year_complete(request: web.Request) -> web.StreamResponse:
+    year = int(request.match_info["year"])
+
+    async def use_case(session: AsyncSession, by: int, now: datetime) -> dict[str, Any]:
+        await calendar_admin.mark_complete(session, year, by=by, now=now)
+        reason = f"{year}年节假日标记为完整录入后重新计算"
+        return {"year": year, "recomputed": await _recompute(request, session, by, now, reason)}
+
+    return await _write(request, use_case, lambda result: result)
 
 
 async def remove_override(request: web.Request) -> web.StreamResponse:
@@ -236,16 +272,10 @@ async def remove_override(request: web.Request) -> web.StreamResponse:
 
 
 async def recompute(request: web.Request) -> web.StreamResponse:
-    app = request.app
-    async with app[keys.DB].transaction() as session:
-        done = await case_deadlines.recompute_errors(
-            session,
-            actor_id=principal(request).user_id,
-            reason="管理员重新计算期限",
-            now=app[keys.CLOCK].now(),
-            extend_over=app[keys.CONFIG].case.extend_rule,
-        )
-    return web.json_response({"recomputed": _recomputed_json(done)})
+    async def use_case(session: AsyncSession, by: int, now: datetime) -> dict[str, Any]:
+        return {"recomputed": await _recompute(request, session, by, now, "管理员重新计算期限")}
+
+    return await _write(request, use_case, lambda result: result)
 
 
 # ---- departments (责任单位) ----
@@ -362,16 +392,24 @@ async def create_user(request: web.Request) -> web.StreamResponse:
 async def reset_password(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, PasswordBody)
     user = _user_id(request)
-    return await _write(
+    response = await _write(
         request,
         lambda session, by, now: account_admin.reset_password(
             session, user, body.password, by=by, now=now
         ),
         _account_json,
     )
+    await ws.end_account(request.app, user)  # after the commit: its sessions are gone
+    return response
 
 
-deactivate_user, reactivate_user = _activation(account_admin.set_active, "user_id", _account_json)
+_deactivate_user, reactivate_user = _activation(account_admin.set_active, "user_id", _account_json)
+
+
+async def deactivate_user(request: web.Request) -> web.StreamResponse:
+    response = await _deactivate_user(request)
+    await ws.end_account(request.app, _user_id(request))  # after the commit
+    return response
 
 
 # ---- pages ----
@@ -424,6 +462,7 @@ def setup(app: web.Application) -> None:
     add_route(app, "POST", f"{cal}/bulk", add_bulk, ADMIN)
     add_route(app, "DELETE", f"{cal}/overrides/{{day}}", remove_override, ADMIN)
     add_route(app, "POST", f"{cal}/recompute", recompute, ADMIN)
+    add_route(app, "POST", f"{cal}/years/{{year:\\d{{4}}}}/complete", mark_year_complete, ADMIN)
     add_route(app, "GET", dep, departments_json, ADMIN)
     add_route(app, "POST", dep, create_department, ADMIN)
     add_route(app, "PUT", f"{dep}/{{department_id:\\d+}}", rename_department, ADMIN)

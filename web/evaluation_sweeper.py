@@ -17,17 +17,35 @@ logger = logging.getLogger(__name__)
 class EvaluationSweeper:
     """Runs `hall.evaluation.sweep_expired` at start and every `interval_s` on the app clock."""
 
-    def __init__(self, *, db: Database, clock: Clock, days: int, interval_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        days: int,
+        interval_s: float,
+        batch: int = evaluation.SWEEP_BATCH,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.days = days
         self.interval_s = interval_s
+        self.batch = batch
         self._task: asyncio.Task[None] | None = None
 
     async def sweep(self) -> int:
-        """One pass in one transaction; returns how many expiries it recorded (idempotent)."""
-        async with self.db.transaction() as session:
-            recorded = await evaluation.sweep_expired(session, now=self.clock.now(), days=self.days)
+        """One pass: batches of at most `batch` expiries, one short transaction each (so queue
+        writes never wait for the whole pass on SQLite's lock), until a batch comes up short;
+        returns how many expiries it recorded (idempotent)."""
+        now, recorded = self.clock.now(), 0
+        while True:
+            async with self.db.transaction() as session:
+                done = await evaluation.sweep_expired(
+                    session, now=now, days=self.days, limit=self.batch
+                )
+            recorded += done
+            if done < self.batch:
+                break
         if recorded:
             logger.info("[evaluation] %d evaluation window(s) recorded as expired", recorded)
         return recorded

@@ -140,6 +140,26 @@ class QueueService:
                     await officers.went_offline(session, who.user_id, now=now)
                 await self.changed(who.line_ids)
 
+    async def account_ended(self, user_id: int) -> None:
+        """After an account was deactivated or its password reset (and its sockets closed): the
+        officer is offline (a live visit keeps them busy) and every offer they hold waits again,
+        so no ticket is offered to someone who can no longer accept it."""
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            released = await offers.release(session, user_id, now=now)
+            await officers.went_offline(session, user_id, now=now)
+            lines = await officers.lines_of(session, [user_id])
+        for ticket in released:
+            self.bus.publish(
+                f"officer:{user_id}",
+                "offer_withdrawn",
+                {"ticket_id": ticket.id, "reason": "account_ended"},
+            )
+        await self.officer_state_changed(user_id)
+        lines |= {t.line_id for t in released}
+        if lines:
+            await self.changed(lines)
+
     # -- the sweeper -----------------------------------------------------------------------
 
     async def sweep(self) -> None:

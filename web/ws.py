@@ -28,14 +28,31 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     sockets = request.app[SOCKETS]
     sockets.add(ws)
+    mine = request.app[USER_SOCKETS].setdefault(who.user_id, set())
+    mine.add(ws)
     presence = request.app[keys.QUEUE]
     await presence.connected(who)
     try:
         await Connection(ws=ws, principal=who, ctx=request.app[keys.SIGNALING]).run(HANDLERS)
     finally:
         sockets.discard(ws)
+        mine.discard(ws)
+        if not mine and request.app[USER_SOCKETS].get(who.user_id) is mine:
+            del request.app[USER_SOCKETS][who.user_id]
         await presence.disconnected(who)
     return ws
+
+
+async def end_account(app: web.Application, user_id: int) -> int:
+    """After a committed deactivation or password reset: close every open socket of the account
+    with 1008 (policy violation) — the principal captured when a socket opened would otherwise
+    keep subscribing, joining rooms and being offered tickets — then take the officer offline
+    and release the offers they hold. Returns how many sockets were closed."""
+    open_ = list(app[USER_SOCKETS].get(user_id, ()))
+    for ws in open_:
+        await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"account ended")
+    await app[keys.QUEUE].account_ended(user_id)
+    return len(open_)
 
 
 async def _close_sockets(app: web.Application) -> None:
@@ -46,10 +63,13 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("sockets")
+# The open sockets of each account (user id), so that ending the account closes them.
+USER_SOCKETS: web.AppKey[dict[int, set[web.WebSocketResponse]]] = web.AppKey("user_sockets")
 
 
 def setup(app: web.Application) -> None:
     sockets: set[web.WebSocketResponse] = set()
     app[SOCKETS] = sockets
+    app[USER_SOCKETS] = {}
     app.on_shutdown.append(_close_sockets)
     add_route(app, "GET", "/ws", websocket, ANY_USER)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Dialog, Page, expect
 
 from tests.browser.pages import base_url, log_in
 from tests.support import MovableClock, login, registration, valid_id_number
@@ -70,12 +70,32 @@ async def test_admin_enters_2027_in_bulk_and_the_case_shows_its_deadlines(
     await expect(admin.locator("#year-rows tr[data-year='2027']")).to_contain_text("未覆盖，须录入")
     await expect(admin.locator("#year-title")).to_have_text("2027")
     await admin.fill("#bulk-form textarea[name=text]", NOTICE)
-    await admin.click("#bulk-form button[type=submit]")
+    await admin.click("#bulk-form button[type=submit]")  # 本年已完整录入 left unticked
     await expect(admin.locator("#calendar-message")).to_have_text(
-        "已录入 9 天。已重新计算 1 件信访事项的 2 个期限"
+        "已录入 9 天。没有需要重新计算的期限；仍有 2 个期限无法计算；"
+        "2027年尚未标记完整，该年期限暂不计算"
     )
-    await expect(admin.locator("#year-rows tr[data-year='2027']")).to_contain_text("已录入调整表")
+    year_2027 = admin.locator("#year-rows tr[data-year='2027']")
+    await expect(year_2027).to_contain_text("已录入部分，未标记完整")
+    await expect(admin.locator("#year-coverage")).to_have_text("已录入部分，未标记完整")
     await expect(admin.locator("#override-rows tr")).to_have_count(9)
+
+    questions: list[str] = []
+
+    async def answer(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        await (dialog.dismiss() if len(questions) == 1 else dialog.accept())
+
+    admin.on("dialog", answer)
+    await year_2027.locator("button", has_text="标记完整").click()  # dismissed: nothing happens
+    await expect(year_2027).to_contain_text("已录入部分，未标记完整")
+    await year_2027.locator("button", has_text="标记完整").click()
+    await expect(admin.locator("#calendar-message")).to_have_text(
+        "已标记2027年完整录入。已重新计算 1 件信访事项的 2 个期限"
+    )
+    assert "确认2027年的放假日和调休上班日已按通知全部录入" in questions[0]
+    await expect(year_2027).to_contain_text("已完整录入调整表")
+    await expect(year_2027.locator("button", has_text="标记完整")).to_have_count(0)
     await expect(admin.locator("#override-rows tr[data-day='2027-02-20']")).to_contain_text("上班")
 
     # A wrong paste names its line and saves nothing.

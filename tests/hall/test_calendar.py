@@ -18,6 +18,7 @@ from hall.calendar import (
     OfficialCalendar,
     Override,
     load_calendar,
+    mark_year_complete,
     remove_override,
     set_override,
 )
@@ -103,8 +104,18 @@ def test_next_workday_across_into_an_unknown_year_is_an_error() -> None:
         PLAIN.next_workday(date(2026, 12, 31))
 
 
-def test_overrides_make_a_year_known_with_the_week_for_other_days() -> None:
-    calendar = OfficialCalendar([Override(date(2027, 1, 1), is_workday=False, note="元旦")])
+def test_entries_of_a_year_not_marked_complete_leave_it_unknown() -> None:
+    # One day of a notice says nothing about its neighbours: 02-10 entered, 02-11 may be 春节 too.
+    calendar = OfficialCalendar([Override(date(2027, 2, 10), is_workday=False, note="春节")])
+    for day in (date(2027, 2, 10), date(2027, 2, 11), date(2027, 3, 1)):
+        with pytest.raises(CalendarUnknown, match=day.isoformat()) as caught:
+            calendar.kind(day)
+        assert "not marked complete" in caught.value.message
+
+
+def test_a_complete_year_follows_its_overrides_and_the_week() -> None:
+    new_year = [Override(date(2027, 1, 1), is_workday=False, note="元旦")]
+    calendar = OfficialCalendar(new_year, complete_years=[2027])
     assert calendar.kind(date(2027, 1, 1)) is DayKind.HOLIDAY  # Fri, entered
     assert calendar.kind(date(2027, 1, 2)) is DayKind.REST_DAY  # Sat, not entered
     assert calendar.kind(date(2027, 1, 4)) is DayKind.WORKDAY  # Mon, not entered
@@ -122,6 +133,12 @@ async def test_overrides_are_stored_edited_and_loaded(db: Database) -> None:
         await set_override(
             session, day=date(2027, 2, 20), is_workday=True, note="调休", by=admin, now=NOW
         )
+    async with db.reader() as session:
+        with pytest.raises(CalendarUnknown):  # not marked complete yet
+            (await load_calendar(session)).kind(date(2027, 1, 1))
+    async with db.transaction() as session:
+        assert await mark_year_complete(session, 2027, by=admin, now=NOW)
+        assert not await mark_year_complete(session, 2027, by=admin, now=NOW)
     async with db.reader() as session:
         calendar = await load_calendar(session)
     assert calendar.kind(date(2027, 1, 1)) is DayKind.HOLIDAY

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from hall import calendar_admin, case_deadlines, demo, department_admin
-from hall.calendar import load_calendar, set_override
+from hall.calendar import load_calendar, mark_year_complete, set_override
 from hall.calendar_admin import CalendarCovered, Coverage, Entry
 from hall.db import Database, migrate
 from hall.errors import Conflict, InvalidInput, NotFound
-from hall.model import AuditEntry, CalendarOverride, CaseEvent
+from hall.model import AuditEntry, CalendarOverride, CalendarYear, CaseEvent
+from hall.settings import ExtendOver
 from hall.timeline import verify_chain
 from tests.hall.test_case_deadlines import register_at
 from tests.web.test_cli import pg_url  # noqa: F401 - the PostgreSQL fixture
@@ -128,23 +129,93 @@ async def test_removing_a_day_is_audited_and_an_unknown_day_is_not_found(db: Dat
     assert removed is not None and removed.detail == {"kind": "holiday", "name": "元旦"}
 
 
+async def years_now(db: Database) -> dict[int, calendar_admin.YearStatus]:
+    async with db.reader() as session:
+        return {y.year: y for y in await calendar_admin.years(session, date(2026, 12, 1))}
+
+
 async def test_years_show_what_covers_them(db: Database) -> None:
     async with db.transaction() as session:
         await calendar_admin.add_entries(
             session, calendar_admin.parse_bulk(NOTICE_2027), by=1, now=NOW
         )
-    async with db.reader() as session:
-        years = {y.year: y for y in await calendar_admin.years(session, date(2026, 12, 1))}
+    years = await years_now(db)
     assert sorted(years) == [2025, 2026, 2027, 2028]
     assert years[2026].coverage is Coverage.PACKAGE
     assert (years[2027].coverage, years[2027].holidays, years[2027].workdays) == (
-        Coverage.OVERRIDES,
+        Coverage.INCOMPLETE,
         8,
         1,
     )
     assert years[2028].coverage is Coverage.MISSING
-    # The page opens on the first year still to enter.
+    # The page opens on the first year still to enter or to finish.
+    assert calendar_admin.year_to_enter(list(years.values()), date(2026, 12, 1)) == 2027
+    async with db.transaction() as session:
+        await calendar_admin.mark_complete(session, 2027, by=1, now=NOW)
+    years = await years_now(db)
+    assert years[2027].coverage is Coverage.OVERRIDES
     assert calendar_admin.year_to_enter(list(years.values()), date(2026, 12, 1)) == 2028
+
+
+async def test_marking_a_year_complete_is_audited_and_refused_when_it_means_nothing(
+    db: Database,
+) -> None:
+    async with db.transaction() as session:
+        await calendar_admin.add_entries(
+            session, [Entry(date(2027, 1, 1), "holiday", "元旦")], by=1, now=NOW
+        )
+    refusals = [
+        (2028, Conflict, "尚未录入"),  # nothing entered
+        (2026, CalendarCovered, "日历组件"),  # the package knows it
+        (1999, InvalidInput, "年份"),
+    ]
+    for year, error, text in refusals:
+        with pytest.raises(error, match=text):
+            async with db.transaction() as session:
+                await calendar_admin.mark_complete(session, year, by=1, now=NOW)
+    async with db.transaction() as session:
+        await calendar_admin.mark_complete(session, 2027, by=1, now=NOW)
+    with pytest.raises(Conflict, match="已标记"):
+        async with db.transaction() as session:
+            await calendar_admin.mark_complete(session, 2027, by=1, now=NOW)
+    async with db.reader() as session:
+        marks = list(
+            await session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "calendar_year_completed")
+            )
+        )
+        assert list(await session.scalars(select(CalendarYear.year))) == [2027]
+    assert [(m.user_id, m.target_type, m.target_id) for m in marks] == [
+        (1, "calendar_year", "2027")
+    ]
+
+
+async def test_one_entered_day_of_an_unmarked_year_freezes_no_deadline(db: Database) -> None:
+    """The review's scenario: registered 2027-01-26, only 2027-02-10 (春节) entered. The 15 days
+    end on 02-10; 02-11 was still 春节 (02-05..11), so no date may be fixed before the year is
+    complete."""
+    events = await register_at(db, JAN_26_2027)
+    async with db.transaction() as session:
+        await calendar_admin.add_entries(
+            session, [Entry(date(2027, 2, 10), "holiday", "春节")], by=1, now=JAN_26_2027
+        )
+        done = await calendar_admin.recompute(
+            session, by=1, now=JAN_26_2027, reason="录入一天", extend_over=ExtendOver.HOLIDAYS_ONLY
+        )
+    assert (done.fixed, done.remaining) == (0, 2)
+    async with db.reader() as session:
+        stored = list(
+            await session.scalars(select(CaseEvent).where(CaseEvent.case_id == events[0].case_id))
+        )
+        audit_row = await session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "deadlines_recomputed")
+        )
+    assert [e.kind for e in stored] == [e.kind for e in events]  # nothing appended
+    assert all(d.error for d in case_deadlines.attached(stored))
+    assert audit_row is not None and (audit_row.user_id, audit_row.detail) == (
+        1,
+        {"reason": "录入一天", "cases": [], "fixed": 0, "remaining": 2},
+    )
 
 
 async def test_recompute_fixes_the_deadlines_of_a_case_registered_in_an_unknown_year(
@@ -162,7 +233,7 @@ async def test_recompute_fixes_the_deadlines_of_a_case_registered_in_an_unknown_
 
     async with db.transaction() as session:
         await calendar_admin.add_entries(
-            session, calendar_admin.parse_bulk(NOTICE_2027), by=1, now=JAN_26_2027
+            session, calendar_admin.parse_bulk(NOTICE_2027), by=1, now=JAN_26_2027, complete=True
         )
         done = await case_deadlines.recompute_errors(
             session, actor_id=1, reason="录入2027年安排后重新计算", now=JAN_26_2027
@@ -202,18 +273,26 @@ async def test_recompute_keeps_what_is_still_unknown_and_fixes_it_later(db: Data
     events = await register_at(db, datetime(2027, 12, 17, 2, 0, tzinfo=UTC))
     case_id = events[0].case_id
     async with db.transaction() as session:
-        # Entered straight into the table (as a script would): the recompute button's case.
+        # Entered straight into the tables (as a script would): the recompute button's case.
         await set_override(
             session, day=date(2027, 10, 1), is_workday=False, note="国庆节", by=None, now=NOW
         )
+        await mark_year_complete(session, 2027, by=None, now=NOW)
         first = await case_deadlines.recompute_errors(
             session, actor_id=None, reason="第一次", now=NOW
         )
     assert (first.fixed, first.remaining) == (1, 1)
     async with db.transaction() as session:
+        # A lone 2028-01-01 entry does not make 2028 known: 01-03 could still be a holiday.
         await set_override(
             session, day=date(2028, 1, 1), is_workday=False, note="元旦", by=None, now=NOW
         )
+        lone = await case_deadlines.recompute_errors(
+            session, actor_id=None, reason="只录入一天", now=NOW
+        )
+    assert (lone.fixed, lone.remaining) == (0, 1)
+    async with db.transaction() as session:
+        await mark_year_complete(session, 2028, by=None, now=NOW)
         second = await case_deadlines.recompute_errors(
             session, actor_id=None, reason="第二次", now=NOW
         )
@@ -236,7 +315,11 @@ async def test_recompute_on_postgresql(pg_url: str) -> None:  # noqa: F811 - the
         events = await register_at(db, JAN_26_2027)
         async with db.transaction() as session:
             await calendar_admin.add_entries(
-                session, calendar_admin.parse_bulk(NOTICE_2027), by=None, now=JAN_26_2027
+                session,
+                calendar_admin.parse_bulk(NOTICE_2027),
+                by=None,
+                now=JAN_26_2027,
+                complete=True,
             )
             done = await case_deadlines.recompute_errors(
                 session, actor_id=None, reason="PostgreSQL", now=JAN_26_2027

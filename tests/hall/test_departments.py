@@ -248,3 +248,70 @@ async def test_routing_again_takes_the_case_from_the_department(db: Database) ->
         assert await cases.list_cases(session, dept) == []
         with pytest.raises(Forbidden):
             await cases.case_view(session, dept, case_id)
+
+
+async def test_a_department_cannot_reclassify_nor_classify_as_accusation(db: Database) -> None:
+    """A department classifies only what the bureau left unclassified, and never as 检举控告:
+    a reply that changes the bureau's classification would strip a 检举控告 of its accused unit."""
+    dept = await principal(db, "dept-zhujian")
+    officer = await principal(db, "officer-urban")
+    classified = await new_case(db, 20)
+    await assign(db, classified)  # the bureau classified it: 申诉求决 (2)
+    unclassified = await new_case(db, 21)
+    async with db.transaction() as session:
+        await transition(session, officer, unclassified, S.TRIAGED, reason="分流", now=MARCH)
+    async with db.transaction() as session:
+        await transition(
+            session,
+            officer,
+            unclassified,
+            S.ASSIGNED,
+            reason="属住建局职责",
+            now=MARCH,
+            change=Change(department="zhujian"),
+        )
+    for case_id in (classified, unclassified):
+        async with db.transaction() as session:
+            await departments.acknowledge(session, dept, case_id, now=MARCH)
+    before = len(await events(db, classified))
+    for change in (Change(classification="suggestion"), Change(claim_type=5)):
+        with pytest.raises(Conflict, match="已由信访部门分类") as refused:
+            async with db.transaction() as session:
+                await departments.reply(
+                    session,
+                    dept,
+                    classified,
+                    outcome="support",
+                    text="已办",
+                    now=MARCH,
+                    change=change,
+                )
+        assert refused.value.code == "conflict"
+    with pytest.raises(InvalidInput) as refused_accusation:
+        async with db.transaction() as session:
+            await departments.reply(
+                session,
+                dept,
+                unclassified,
+                outcome="support",
+                text="已办",
+                now=MARCH,
+                change=Change(classification="accusation"),
+            )
+    assert "检举控告" in refused_accusation.value.fields["classification"]
+    async with db.reader() as session:
+        kept = await session.get_one(Case, classified)
+        assert (kept.state, kept.classification, kept.claim_type) == (S.ASSIGNED, "claim", 2)
+        assert (await session.get_one(Case, unclassified)).classification is None
+    assert len(await events(db, classified)) == before  # nothing half-written
+    async with db.transaction() as session:
+        done = await departments.reply(
+            session,
+            dept,
+            unclassified,
+            outcome="support",
+            text="已办",
+            now=MARCH,
+            change=Change(classification="claim", claim_type=3),
+        )
+        assert (done.case.state, done.case.classification) == (S.RESPONDED, "claim")

@@ -79,7 +79,7 @@ async def test_one_evaluation_per_response(db: Database) -> None:
         assert "comment" not in event.data  # the comment stays out of the public timeline
 
 
-async def test_a_new_response_opens_a_new_evaluation(db: Database) -> None:
+async def test_a_review_decision_is_not_a_new_response(db: Database) -> None:
     case_id = await responded_case(db, 13)
     async with db.transaction() as session:
         case = await session.get_one(Case, case_id)

@@ -4,14 +4,17 @@ and accounts are managed with coded errors, and only administrators get in."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 
-from hall.calendar import set_override
+from hall import calendar_admin
+from hall.calendar import mark_year_complete, set_override
 from hall.db import Database
+from hall.model import AuditEntry
 from tests.conftest import ClientFactory
 from tests.support import Client, MovableClock, login, registration, valid_id_number
 from tests.web.test_auth import login_form_token
@@ -64,7 +67,8 @@ async def test_bulk_entry_makes_a_2027_case_computable(client_as: ClientFactory)
     years = {y["year"]: y["coverage"] for y in status["years"]}
     assert years[2026] == "package" and years[2027] == "missing"
 
-    done = as_dict(await admin.post("/api/admin/calendar/bulk", {"text": NOTICE}, status=201))
+    body = {"text": NOTICE, "complete": True}  # 本年已完整录入
+    done = as_dict(await admin.post("/api/admin/calendar/bulk", body, status=201))
     assert len(done["added"]) == 9
     assert done["recomputed"] == {"cases": [case_id], "fixed": 2, "remaining": 0}
     after = await deadlines(admin, case_id)
@@ -116,32 +120,79 @@ async def test_bad_calendar_input_is_refused_with_a_code(client_as: ClientFactor
     assert status["overrides"] == []  # nothing half-written by the refused calls
 
 
+async def test_a_year_counts_only_once_marked_complete(client_as: ClientFactory) -> None:
+    """One day of 春节 entered: the 15 days end on that holiday, but 02-11 was 春节 too, so no
+    date is fixed (it would have been 02-11) until the whole notice is in and marked complete."""
+    desk, admin = await client_as("desk"), await client_as("admin")
+    case_id = await register(desk, 2)
+    base = "/api/admin/calendar"
+    one = {"day": "2027-02-10", "kind": "holiday", "name": "春节"}
+    done = as_dict(await admin.post(f"{base}/overrides", one, status=201))
+    assert done["recomputed"] == {"cases": [], "fixed": 0, "remaining": 2}
+    assert (await deadlines(admin, case_id))["deadline"]["error"]
+    status = as_dict(await admin.get(f"{base}?year=2027"))
+    assert {y["year"]: y["coverage"] for y in status["years"]}[2027] == "incomplete"
+    rest = NOTICE.replace(
+        "2027-02-05..2027-02-11 holiday 春节", "2027-02-05..2027-02-09 holiday 春节"
+    )
+    rest += "\n2027-02-11 holiday 春节"
+    done = as_dict(await admin.post(f"{base}/bulk", {"text": rest}, status=201))
+    assert done["recomputed"]["fixed"] == 0  # still not marked complete
+
+    marked = as_dict(await admin.post(f"{base}/years/2027/complete"))
+    assert marked == {"year": 2027, "recomputed": {"cases": [case_id], "fixed": 2, "remaining": 0}}
+    shown = {d["rule"]: d["date"] for d in (await deadlines(admin, case_id))["deadlines"]}
+    assert shown == {"accept": "2027-02-12", "general_reply": "2027-02-16"}
+    again = await error(admin, "POST", f"{base}/years/2027/complete", None, 409)
+    assert again["code"] == "conflict"
+    covered = await error(admin, "POST", f"{base}/years/2026/complete", None, 409)
+    assert covered["code"] == "calendar_covered"
+    empty = await error(admin, "POST", f"{base}/years/2028/complete", None, 409)
+    assert "尚未录入" in empty["message"]
+    assert (await error(admin, "POST", f"{base}/years/1999/complete", None, 422))["fields"]
+    assert (await error(admin, "POST", f"{base}/years/20x7/complete", None, 404))["code"]
+
+
 async def test_the_recompute_button_fixes_days_entered_outside_the_page(
     client_as: ClientFactory, config: Config
 ) -> None:
     desk, admin = await client_as("desk"), await client_as("admin")
-    case_id = await register(desk, 2)
+    case_id = await register(desk, 3)
     db = Database(config.hall.resolved_database_url())
     try:  # as `sqlite3` or a package upgrade would: no recompute happens by itself
         async with db.transaction() as session:
-            await set_override(
-                session,
-                day=date(2027, 2, 10),
-                is_workday=False,
-                note="春节",
-                by=None,
-                now=JAN_26_2027,
+            for item in calendar_admin.parse_bulk(NOTICE):
+                await set_override(
+                    session,
+                    day=item.day,
+                    is_workday=item.is_workday,
+                    note=item.name,
+                    by=None,
+                    now=JAN_26_2027,
+                )
+            await mark_year_complete(session, 2027, by=None, now=JAN_26_2027)
+        assert (await deadlines(admin, case_id))["deadline"]["error"]
+        done = as_dict(await admin.post("/api/admin/calendar/recompute"))
+        assert done["recomputed"] == {"cases": [case_id], "fixed": 2, "remaining": 0}
+        shown = {d["rule"]: d["date"] for d in (await deadlines(admin, case_id))["deadlines"]}
+        assert shown == {"accept": "2027-02-12", "general_reply": "2027-02-16"}
+        again = as_dict(await admin.post("/api/admin/calendar/recompute"))
+        assert again["recomputed"]["fixed"] == 0
+        me = as_dict(await admin.get("/api/me"))["id"]
+        async with db.reader() as session:
+            audits = list(
+                await session.scalars(
+                    select(AuditEntry)
+                    .where(AuditEntry.action == "deadlines_recomputed")
+                    .order_by(AuditEntry.id)
+                )
             )
     finally:
         await db.close()
-    assert (await deadlines(admin, case_id))["deadline"]["error"]
-    done = as_dict(await admin.post("/api/admin/calendar/recompute"))
-    assert done["recomputed"] == {"cases": [case_id], "fixed": 2, "remaining": 0}
-    shown = {d["rule"]: d["date"] for d in (await deadlines(admin, case_id))["deadlines"]}
-    # 15 days end on the holiday 02-10 → 02-11; 10 working days end on 02-09.
-    assert shown == {"accept": "2027-02-11", "general_reply": "2027-02-09"}
-    again = as_dict(await admin.post("/api/admin/calendar/recompute"))
-    assert again["recomputed"]["fixed"] == 0
+    assert [(a.user_id, a.detail["cases"], a.detail["fixed"]) for a in audits] == [
+        (me, [case_id], 2),
+        (me, [], 0),
+    ]
 
 
 async def test_departments_are_created_renamed_and_deactivated(client_as: ClientFactory) -> None:
@@ -156,7 +207,12 @@ async def test_departments_are_created_renamed_and_deactivated(client_as: Client
     bad = await error(admin, "POST", base, {"code": "教育", "name": "x"}, 422)
     assert set(bad["fields"]) == {"code", "name"}
     renamed = as_dict(await admin.put(f"{base}/{made['id']}", {"name": "县教育体育局"}))
-    assert renamed["name"] == "县教育体育局"
+    # An omitted region keeps the stored one; an empty one clears it.
+    assert (renamed["name"], renamed["region"]) == ("县教育体育局", "本县")
+    cleared = as_dict(
+        await admin.put(f"{base}/{made['id']}", {"name": "县教育体育局", "region": ""})
+    )
+    assert cleared["region"] == ""
     await error(admin, "PUT", f"{base}/999999", {"name": "某局"}, 404)
     await admin.post(f"{base}/{made['id']}/deactivate")
     again = await error(admin, "POST", f"{base}/{made['id']}/deactivate", None, 409)

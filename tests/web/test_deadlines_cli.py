@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from hall.calendar import set_override
+from hall.calendar import mark_year_complete, set_override
 from hall.db import Database
 from hall.settings import CaseSettings, ExtendOver
 from web.config import Config, from_env
@@ -112,7 +112,7 @@ def test_a_bad_date_exits_2(tmp_path: Path, bad: str) -> None:
     assert f"argument --from: {bad!r} is not a date" in result.stderr
 
 
-def test_an_unknown_year_exits_2_naming_the_date_then_an_override_fixes_it(
+def test_an_unknown_year_exits_2_naming_the_date_until_it_is_entered_complete(
     tmp_path: Path,
 ) -> None:
     args = ("deadlines", "--from", "2026-12-20", "--data-dir", str(tmp_path))
@@ -134,13 +134,16 @@ def test_an_unknown_year_exits_2_naming_the_date_then_an_override_fixes_it(
                     by=None,
                     now=datetime(2026, 11, 20, tzinfo=UTC),
                 )
+                await mark_year_complete(
+                    session, 2027, by=None, now=datetime(2026, 11, 20, tzinfo=UTC)
+                )
         finally:
             await db.close()
 
     asyncio.run(enter_new_year())
     result = run_hall(*args)
     assert result.returncode == 0, result.stderr
-    # 2027 is now covered (01-01 a holiday, other days by the week):
+    # 2027 is now covered (marked complete: 01-01 a holiday, other days by the week):
     # accept        +15: Dec 21..31 = 11, Jan 1..4 (15) -> 2027-01-04 (Mon).
     # object        12-21..25 (1..5) -> 12-25 (Fri).
     # handle        +60: Dec 21..31 = 11, Jan = 31 (42), Feb 1..18 (60) -> 2027-02-18 (Thu).

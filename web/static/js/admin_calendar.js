@@ -1,5 +1,6 @@
 // 节假日调整表: each year's coverage, the overrides of one year, entering one day or a whole
-// year's notice, removing a day, and recomputing deadlines the calendar could not compute.
+// year's notice, marking a year complete (标记完整), removing a day, and recomputing deadlines
+// the calendar could not compute.
 import { api } from "./http.js";
 import { attempt, button, cell, emptyRow, Status } from "./admin.js";
 
@@ -20,10 +21,11 @@ function renderYears(years) {
       tr.dataset.year = y.year;
       tr.dataset.coverage = y.coverage;
       const label = cell(y.coverage_label);
-      if (y.coverage === "missing") label.className = "error";
+      if (y.coverage === "missing" || y.coverage === "incomplete") label.className = "error";
       tr.append(cell(y.year), label, cell(y.holidays), cell(y.workdays));
       const pick = cell("");
       pick.append(button("查看", () => show(y.year), "small secondary"));
+      if (y.coverage === "incomplete") pick.append(" ", button("标记完整", () => markComplete(y.year), "small"));
       tr.append(pick);
       return tr;
     }),
@@ -33,7 +35,8 @@ function renderYears(years) {
 function renderOverrides(data) {
   document.getElementById("year-title").textContent = data.year;
   const badge = document.getElementById("year-coverage");
-  badge.textContent = data.package_covers ? "日历组件已包含" : data.overrides.length ? "以调整表为准" : "未覆盖";
+  const coverage = data.years.find((y) => y.year === data.year)?.coverage_label;
+  badge.textContent = data.package_covers ? "日历组件已包含" : coverage ?? "未覆盖";
   const rows = document.getElementById("override-rows");
   if (data.overrides.length === 0) {
     rows.replaceChildren(emptyRow(4, "暂无调整记录"));
@@ -62,6 +65,18 @@ async function show(which) {
   const data = await api("GET", `/api/admin/calendar?year=${which}`);
   renderYears(data.years);
   renderOverrides(data);
+  return data;
+}
+
+function markComplete(which) {
+  const question = `确认${which}年的放假日和调休上班日已按通知全部录入？\n` +
+    "标记后未录入的日期按周一至周五上班计算，据此算出的期限不再变动。";
+  if (!window.confirm(question)) return;
+  attempt(status, async () => {
+    const result = await api("POST", `/api/admin/calendar/years/${which}/complete`);
+    await show(which);
+    return `已标记${which}年完整录入。${recomputedText(result.recomputed)}`;
+  });
 }
 
 function onSubmit(form, path, body) {
@@ -69,9 +84,11 @@ function onSubmit(form, path, body) {
     event.preventDefault();
     const done = await attempt(status, async () => {
       const result = await api("POST", path, body());
-      const first = result.added[0].day;
-      await show(Number(first.slice(0, 4)));
-      return `已录入 ${result.added.length} 天。${recomputedText(result.recomputed)}`;
+      const first = Number(result.added[0].day.slice(0, 4));
+      const data = await show(first);
+      const entered = data.years.find((y) => y.year === first);
+      const todo = entered?.coverage === "incomplete" ? `；${first}年尚未标记完整，该年期限暂不计算` : "";
+      return `已录入 ${result.added.length} 天。${recomputedText(result.recomputed)}${todo}`;
     });
     if (done) form.reset();
   });
@@ -88,6 +105,7 @@ const bulk = document.getElementById("bulk-form");
 onSubmit(bulk, "/api/admin/calendar/bulk", () => ({
   text: bulk.elements.text.value,
   allow_covered: bulk.elements.allow_covered.checked,
+  complete: bulk.elements.complete.checked,
 }));
 document.getElementById("recompute").addEventListener("click", () =>
   attempt(status, async () => recomputedText((await api("POST", "/api/admin/calendar/recompute")).recomputed)),

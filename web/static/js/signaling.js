@@ -26,7 +26,7 @@ export class SignalingClient extends EventTarget {
       const ws = new WebSocket(this.url);
       this.ws = ws;
       ws.onmessage = (msg) => this.#onFrame(JSON.parse(msg.data), resolve);
-      ws.onclose = () => this.#onClose();
+      ws.onclose = (event) => this.#onClose(event);
     });
   }
 
@@ -56,11 +56,13 @@ export class SignalingClient extends EventTarget {
     }
   }
 
-  #onClose() {
+  #onClose(event) {
     clearInterval(this.pingTimer);
     for (const { reject } of this.pending.values()) reject(new Error("连接已断开"));
     this.pending.clear();
-    this.dispatchEvent(new CustomEvent("close"));
+    // 1008: the account was deactivated or its password reset; reconnecting cannot succeed.
+    if (event.code === 1008) this.closed = true;
+    this.dispatchEvent(new CustomEvent("close", { detail: { code: event.code } }));
     if (this.closed) return;
     setTimeout(() => this.connect(), this.backoff);
     this.backoff = Math.min(this.backoff * 2, 10000);
