@@ -133,6 +133,7 @@ async def test_role_matrix_on_every_route(server: TestServer, client_as: ClientF
         "{document_id}": "1",
         # No such day, department or account: the admin's calls change nothing (404).
         "{day}": "2099-01-01",
+        "{year}": "2099",
         "{department_id}": "999999",
         "{user_id}": "999999",
     }
