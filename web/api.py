@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import and_, select
 
 from hall import cases, live, recordings, registration, visits
-from hall.errors import InvalidInput, RepeatCandidates
+from hall.errors import FileMissing, InvalidInput, RepeatCandidates
 from hall.model import Case, Channel, Line, Role, Ticket, TicketState, Village, Visit, VisitState
 from hall.parties import Person
 from hall.privacy import mask_name
@@ -385,9 +385,9 @@ async def recording_media(request: web.Request) -> web.StreamResponse:
             action=action,
             audited=first_read,
         )
-    path = Path(row.path)
-    if not await asyncio.to_thread(path.is_file):
-        raise web.HTTPGone(reason="录音录像文件缺失")
+        path = Path(row.path)
+        if not await asyncio.to_thread(path.is_file):  # raised in the transaction: no audit
+            raise FileMissing(f"录音录像 {row.id} 的文件缺失，请联系管理员")
     headers = {"Cache-Control": "private, no-store"}
     if action == "download":
         headers["Content-Disposition"] = f'attachment; filename="recording-{row.id}{path.suffix}"'

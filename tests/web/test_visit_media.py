@@ -133,5 +133,15 @@ async def test_recorded_visit_through_the_websocket(
     async with server.app[keys.DB].reader() as session:
         audits = list(await session.scalars(select(AuditEntry)))
     assert [(a.action, a.target_id) for a in audits] == [("play", str(composite.id))]
+    # A file lost outside the hall: a coded 410, and no read is audited.
+    lost = rows[0]
+    Path(lost.path).rename(Path(lost.path).with_suffix(".lost"))
+    gone = await officer.http.get(
+        f"/recordings/{lost.id}/media", headers={"Accept": "application/json"}
+    )
+    assert gone.status == 410
+    assert (await gone.json())["error"]["code"] == "file_missing"
+    async with server.app[keys.DB].reader() as session:
+        assert len(list(await session.scalars(select(AuditEntry)))) == 1
     await village_ws.close()
     await officer_ws.close()
