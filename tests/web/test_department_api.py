@@ -84,7 +84,15 @@ async def test_a_department_sees_and_handles_only_its_cases(
     await other.post(f"{base}/objection", {"ground": "不属本单位"}, status=403)
     await mine.post(f"{base}/acknowledgement")
     await mine.post(f"{base}/acknowledgement", status=409)
-    done = await mine.post(f"{base}/reply", {"outcome": "explain", "text": "已向信访人解释政策"})
+    # The bureau classified the case (建议意见): a department's reply cannot reclassify it, and
+    # never as 检举控告; a refused reply writes nothing.
+    explain = {"outcome": "explain", "text": "已向信访人解释政策"}
+    for classification in ("claim", "accusation"):
+        refused = await mine.post(
+            f"{base}/reply", {**explain, "classification": classification}, status=409
+        )
+        assert isinstance(refused, dict) and refused["error"]["code"] == "conflict"
+    done = await mine.post(f"{base}/reply", explain)
     assert done == {"case_id": case.id, "state": "responded", "outcome": "explain"}
     # Department accounts do not use the bureau's routes.
     await mine.get("/api/departments", status=403)
