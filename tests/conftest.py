@@ -44,6 +44,15 @@ def copy_seeded(seeded: Path, data_dir: Path) -> Path:
 
 
 @pytest.fixture
+async def db(tmp_path: Path, seeded_db: Path) -> AsyncIterator[Database]:
+    """A real migrated SQLite database with the demo data, copied from the session's seed."""
+    path = copy_seeded(seeded_db, tmp_path)
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    yield database
+    await database.close()
+
+
+@pytest.fixture
 def config(tmp_path: Path, seeded_db: Path) -> Config:
     copy_seeded(seeded_db, tmp_path / "data")
     return Config.for_data_dir(tmp_path / "data")
