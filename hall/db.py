@@ -58,10 +58,13 @@ def create_engine(url: str, *, autocheckpoint: int = AUTOCHECKPOINT_PAGES) -> As
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file of an SQLite URL, or None for another database."""
+    """The file of an SQLite URL, or None for another database or an in-memory one."""
     if not url.startswith("sqlite"):
         return None
-    return Path(url.split("///", 1)[1])
+    name = url.split("///", 1)[1] if "///" in url else ""
+    if name in ("", ":memory:") or name.startswith("file::memory:"):
+        return None
+    return Path(name.split("?", 1)[0])
 
 
 def _checkpoint(path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from hall.db import Database
+from hall.db import Database, sqlite_path
 from tests.conftest import copy_seeded
 
 
@@ -68,3 +68,12 @@ async def test_checkpoints_are_an_sqlite_matter(tmp_path: Path) -> None:
     db = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none", checkpoint_s=1.0)
     db.start()  # nothing to start: PostgreSQL checkpoints by itself
     await db.close()
+
+
+def test_only_an_sqlite_file_has_a_path_to_checkpoint() -> None:
+    assert sqlite_path("sqlite+aiosqlite:////srv/hall/hall.db") == Path("/srv/hall/hall.db")
+    assert sqlite_path("sqlite+aiosqlite:///var/hall.db?timeout=5") == Path("var/hall.db")
+    assert sqlite_path("sqlite+aiosqlite:///:memory:") is None
+    assert sqlite_path("sqlite+aiosqlite://") is None
+    assert sqlite_path("sqlite+aiosqlite:///file::memory:?cache=shared&uri=true") is None
+    assert sqlite_path("postgresql+asyncpg://hall@db/hall") is None
