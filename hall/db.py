@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,17 +18,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from hall.checkpoints import JOURNAL_SIZE_LIMIT, SAFETY_NET_PAGES, WalCheckpointer, sqlite_path
 from hall.sqlite_driver import OneHopDBAPI
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-log = logging.getLogger(__name__)
 
 
-# SQLite's own rule: a commit that finds the WAL over 1000 pages checkpoints it on the spot, so
-# that commit waits for the copy and the fsync (tens of ms). With background checkpoints the
-# threshold is only a safety net far above what one interval writes.
-AUTOCHECKPOINT_PAGES = 1000
-SAFETY_NET_PAGES = 20000  # ≈ 80 MB of WAL
+AUTOCHECKPOINT_PAGES = 1000  # SQLite's default threshold, used without background checkpoints
 
 
 def _sqlite_pragmas(autocheckpoint: int) -> Any:
@@ -42,6 +35,7 @@ def _sqlite_pragmas(autocheckpoint: int) -> Any:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
+        cursor.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
         cursor.close()
 
     return on_connect
@@ -55,22 +49,6 @@ def create_engine(url: str, *, autocheckpoint: int = AUTOCHECKPOINT_PAGES) -> As
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(autocheckpoint))
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of an SQLite URL, or None for another database or an in-memory one."""
-    if not url.startswith("sqlite"):
-        return None
-    name = url.split("///", 1)[1] if "///" in url else ""
-    if name in ("", ":memory:") or name.startswith("file::memory:"):
-        return None
-    return Path(name.split("?", 1)[0])
-
-
-def _checkpoint(path: Path) -> None:
-    # PASSIVE: copies what it can without waiting for (or blocking) readers and writers.
-    with contextlib.closing(sqlite3.connect(path, timeout=5)) as connection:
-        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -103,27 +81,19 @@ class Database:
         background every `checkpoint_s` seconds instead of inside the commit that crosses
         SQLite's threshold, which keeps their I/O out of request latency."""
         self.url = url
-        self._path = sqlite_path(url)
-        self._checkpoint_s = checkpoint_s if self._path is not None else 0.0
+        path = sqlite_path(url)
+        self._checkpoints = (
+            WalCheckpointer(path, checkpoint_s) if path is not None and checkpoint_s > 0 else None
+        )
         self.engine = create_engine(
-            url, autocheckpoint=SAFETY_NET_PAGES if self._checkpoint_s else AUTOCHECKPOINT_PAGES
+            url, autocheckpoint=SAFETY_NET_PAGES if self._checkpoints else AUTOCHECKPOINT_PAGES
         )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._checkpoints: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Start the background checkpoints (if configured); idempotent. Needs a running loop."""
-        if self._path is not None and self._checkpoint_s and self._checkpoints is None:
-            loop = asyncio.get_running_loop()
-            self._checkpoints = loop.create_task(self._checkpoint_loop(self._path))
-
-    async def _checkpoint_loop(self, path: Path) -> None:
-        while True:
-            await asyncio.sleep(self._checkpoint_s)
-            try:
-                await asyncio.to_thread(_checkpoint, path)
-            except sqlite3.Error as exc:  # busy or locked: the next round catches up
-                log.warning("WAL checkpoint of %s skipped: %s", path, exc)
+        if self._checkpoints is not None:
+            self._checkpoints.start()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -140,8 +110,5 @@ class Database:
     async def close(self) -> None:
         """Stop the checkpoints, dispose the engine's pool; idempotent."""
         if self._checkpoints is not None:
-            self._checkpoints.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checkpoints
-            self._checkpoints = None
+            await self._checkpoints.close()
         await self.engine.dispose()

@@ -16,7 +16,9 @@ Queue log (`ticket_events`), one row per transition, `data` by kind:
   excluded {officer_id, reason} · finished {officer_id, handle_s} · interrupted {}
 `wait_s` is measured from `effective_start` (transfers keep the waited time). An answered
 event's `reason` is fifo, head_start, quota, recusal, first_handler or moved_back; `jumped` counts
-the earlier arrivals it passed over.
+the earlier arrivals it passed over among the candidates read for the choice (the 16 best-ranked
+waiting tickets of the officer's lines, plus a line's best normal tickets when its quota applies);
+an earlier arrival ranked further back is neither counted nor gives the reason.
 """
 
 from __future__ import annotations

@@ -50,6 +50,14 @@ class HallSettings:
         },
     )
 
+    def __post_init__(self) -> None:
+        # A typo must not become a busy loop (negative) or no checkpoints at all (inf, nan).
+        if not (self.wal_checkpoint_s == 0 or 0.05 <= self.wal_checkpoint_s <= 3600):
+            raise ValueError(
+                f"hall.wal_checkpoint_s is {self.wal_checkpoint_s}; expected 0 (off) or "
+                "0.05 to 3600 seconds"
+            )
+
     def resolved_database_url(self) -> str:
         """The database URL actually used: the explicit one, or the embedded SQLite file."""
         if self.database_url:

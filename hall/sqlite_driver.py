@@ -85,6 +85,12 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     def arraysize(self, value: int) -> None:
         return None  # rows are already buffered
 
+    def nextset(self) -> None:
+        return None  # one statement, one result set
+
+    def setinputsizes(self, *inputsizes: Any) -> None:
+        return None  # sqlite3 ignores input sizes as well
+
     async def _async_soft_close(self) -> None:
         return None  # nothing is open between statements
 
@@ -121,8 +127,10 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
         super().__init__(aiosqlite, sqlite3)
 
     def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
-        connection = aiosqlite.connect(*arg, **kw)
-        thread: Thread = connection._thread
-        thread.daemon = True  # as SQLAlchemy does: never keep the process alive at exit
+        creator = kw.pop("async_creator_fn", None)  # create_async_engine(async_creator=...)
+        connection = creator(*arg, **kw) if creator else aiosqlite.connect(*arg, **kw)
+        thread: Thread | None = getattr(connection, "_thread", None)
+        if thread is not None:
+            thread.daemon = True  # as SQLAlchemy does: never keep the process alive at exit
         adapted: Any = await_(connection)
         return OneHopConnection(self, adapted)

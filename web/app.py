@@ -55,13 +55,13 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     url = config.hall.resolved_database_url()
     await migrate(url)
     db = Database(url, checkpoint_s=config.hall.wal_checkpoint_s)
-    db.start()
     app[keys.DB] = db
     async with db.transaction() as session:
         await demo.ensure_reference_data(session)
         if config.hall.seeds_demo:
             logins = await demo.seed_demo(session, now=app[keys.CLOCK].now())
             app[DEMO_LOGINS] = logins
+    db.start()  # after seeding: a failed start-up leaves no task behind
     yield
     await db.close()
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
-from hall.db import Database, sqlite_path
+from hall.checkpoints import WalCheckpointer, sqlite_path
+from hall.db import Database
+from hall.settings import HallSettings
 from tests.conftest import copy_seeded
 
 
@@ -77,3 +80,29 @@ def test_only_an_sqlite_file_has_a_path_to_checkpoint() -> None:
     assert sqlite_path("sqlite+aiosqlite://") is None
     assert sqlite_path("sqlite+aiosqlite:///file::memory:?cache=shared&uri=true") is None
     assert sqlite_path("postgresql+asyncpg://hall@db/hall") is None
+    # As SQLAlchemy reads the URL: percent-escapes decoded, an SQLite URI filename unwrapped.
+    assert sqlite_path("sqlite+aiosqlite:////srv/my%20hall/hall.db") == Path("/srv/my hall/hall.db")
+    assert sqlite_path("sqlite+aiosqlite:///file:var/hall.db?uri=true") == Path("var/hall.db")
+
+
+async def test_the_checkpointer_never_creates_a_database_and_survives_errors(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "gone.db"
+    checkpointer = WalCheckpointer(missing, 0.02)
+    checkpointer.start()
+    await asyncio.sleep(0.2)  # several failed rounds: logged, the task goes on
+    assert checkpointer._task is not None and not checkpointer._task.done()
+    await checkpointer.close()
+    await checkpointer.close()
+    assert not missing.exists()
+
+
+@pytest.mark.parametrize("value", [-1.0, 0.01, float("inf"), float("nan"), 7200.0])
+def test_a_checkpoint_interval_out_of_range_is_refused(value: float) -> None:
+    with pytest.raises(ValueError, match="wal_checkpoint_s"):
+        HallSettings(wal_checkpoint_s=value)
+
+
+def test_checkpoints_can_be_left_to_sqlite() -> None:
+    assert HallSettings(wal_checkpoint_s=0).wal_checkpoint_s == 0
