@@ -28,8 +28,9 @@ async def add(
     participant: str,
     path: str,
     now: datetime,
+    salvaged: bool = False,
 ) -> Recording:
-    """A recording row in state `processing`."""
+    """A recording row in state `processing`; `salvaged` for a file a crash cut short."""
     row = Recording(
         visit_id=visit_id,
         case_id=case_id,
@@ -40,6 +41,7 @@ async def add(
         created_at=now,
         streams={},
         error="",
+        salvaged=salvaged,
     )
     session.add(row)
     await session.flush()
@@ -90,6 +92,72 @@ async def mark_failed(session: AsyncSession, recording_id: int, *, error: str) -
     row.state = RecordingState.FAILED
     row.error = error[:4000]
     return row
+
+
+async def mark_salvaged(
+    session: AsyncSession, recording_id: int, *, path: str, duration_s: float, now: datetime
+) -> Recording:
+    """A participant file a crash cut short was remuxed into `path` (录制因服务中断而截止): the row
+    stays `processing` for post-processing; the case timeline keeps the salvaged duration."""
+    row = await session.get_one(Recording, recording_id)
+    row.path = path
+    row.salvaged = True
+    await append_event(
+        session,
+        case_id=row.case_id,
+        kind="recording_salvaged",
+        at=now,
+        actor_id=None,
+        visibility=Visibility.STAFF,
+        data={
+            "recording_id": row.id,
+            "visit_id": row.visit_id,
+            "participant": row.participant,
+            "duration_s": round(duration_s, 2),
+            "reason": "server restart",
+        },
+    )
+    return row
+
+
+async def mark_quarantined(
+    session: AsyncSession, recording_id: int, *, error: str, now: datetime
+) -> Recording:
+    """A file a crash left behind could not be salvaged and was moved to quarantine: the row fails
+    with `error` (naming the file and the reason) and the case timeline says so."""
+    row = await mark_failed(session, recording_id, error=error)
+    await append_event(
+        session,
+        case_id=row.case_id,
+        kind="recording_quarantined",
+        at=now,
+        actor_id=None,
+        visibility=Visibility.STAFF,
+        data={
+            "recording_id": row.id,
+            "visit_id": row.visit_id,
+            "participant": row.participant,
+            "error": row.error[:500],
+            "reason": "server restart",
+        },
+    )
+    return row
+
+
+async def for_visit(session: AsyncSession, visit_id: int) -> list[Recording]:
+    """All recordings of a visit, oldest first."""
+    rows = await session.scalars(
+        select(Recording).where(Recording.visit_id == visit_id).order_by(Recording.id)
+    )
+    return list(rows)
+
+
+async def unfinished(session: AsyncSession) -> list[Recording]:
+    """Recordings still `processing` (at start-up: left so by a crash), oldest first."""
+    rows = await session.scalars(
+        select(Recording).where(Recording.state == RecordingState.PROCESSING).order_by(Recording.id)
+    )
+    return list(rows)
 
 
 async def for_case(session: AsyncSession, case_id: int) -> list[Recording]:

@@ -91,7 +91,7 @@ class VisitMedia:
     thumbnail_sha256: str
 
 
-def _ffmpeg_cmd(settings: RecordingSettings) -> list[str]:
+def ffmpeg_cmd(settings: RecordingSettings) -> list[str]:
     return [
         settings.nice,
         "-n",
@@ -104,7 +104,7 @@ def _ffmpeg_cmd(settings: RecordingSettings) -> list[str]:
     ]
 
 
-async def _run(args: Sequence[str], path: Path, step: str) -> str:
+async def run_step(args: Sequence[str], path: Path, step: str) -> str:
     """Run ``args``; its stdout, or PostprocessError with its stderr. Kills it if cancelled."""
     try:
         process = await asyncio.create_subprocess_exec(
@@ -164,7 +164,7 @@ async def probe(path: Path, settings: RecordingSettings) -> Probe:
         "-show_streams",
         str(path),
     ]
-    output = await _run(args, path, "ffprobe")
+    output = await run_step(args, path, "ffprobe")
     try:
         report = json.loads(output)
     except json.JSONDecodeError as exc:
@@ -204,9 +204,9 @@ async def check_decodes(path: Path, settings: RecordingSettings) -> None:
     args = (
         ffmpeg.input(str(path))
         .output("-", f="null", vf="settb=1/1000,setpts=N*100", af="asetpts=N")
-        .compile(cmd=_ffmpeg_cmd(settings))
+        .compile(cmd=ffmpeg_cmd(settings))
     )
-    await _run(args, path, "decode check")
+    await run_step(args, path, "decode check")
     await check_timestamps(path, settings)
 
 
@@ -226,7 +226,7 @@ async def check_timestamps(path: Path, settings: RecordingSettings) -> None:
         str(path),
     ]
     last: dict[str, int] = {}
-    for line in (await _run(args, path, "timestamp check")).splitlines():
+    for line in (await run_step(args, path, "timestamp check")).splitlines():
         fields = dict(item.partition("=")[::2] for item in line.strip().split("|") if item)
         stream, pts = fields.get("stream_index", ""), fields.get("pts", "")
         if not pts or pts == "N/A":
@@ -310,10 +310,10 @@ async def make_composite(
     args = (
         ffmpeg.output(*streams, str(part), **options)
         .overwrite_output()
-        .compile(cmd=_ffmpeg_cmd(settings))
+        .compile(cmd=ffmpeg_cmd(settings))
     )
     try:
-        await _run(args, output, "composite")
+        await run_step(args, output, "composite")
     except BaseException:
         part.unlink(missing_ok=True)
         raise
@@ -330,10 +330,10 @@ async def make_thumbnail(
         ffmpeg.input(str(video), ss=f"{max(at_s, 0.0):.3f}")
         .output(str(part), f="image2", vcodec="mjpeg", vframes=1, **{"q:v": 3})
         .overwrite_output()
-        .compile(cmd=_ffmpeg_cmd(settings))
+        .compile(cmd=ffmpeg_cmd(settings))
     )
     try:
-        await _run(args, video, "thumbnail")
+        await run_step(args, video, "thumbnail")
     except BaseException:
         part.unlink(missing_ok=True)
         raise

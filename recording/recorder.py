@@ -31,6 +31,13 @@ MS = Fraction(1, 1000)  # Matroska's timestamp unit
 # What every browser sends: stereo Opus at 48 kHz, 312 samples of encoder delay (RFC 7845 §5.1).
 OPUS_HEAD = b"OpusHead" + struct.pack("<BBHIhB", 1, 2, 312, 48000, 0, 0)
 MAX_PENDING_PACKETS = 1000  # bound on audio buffered while waiting for the first video keyframe
+# How much a crash (SIGKILL, power loss of the process) can cost: the Matroska muxer keeps the
+# cluster it is filling in memory and writes it out when the next one starts. By default a seekable
+# file gets 5 s (or 5 MB) clusters, and browsers send keyframes only every few seconds, so a crash
+# lost up to ~5 s. Clusters of at most 1 s, each flushed to the OS as soon as it is written, bound
+# the loss to about 1 s (+ the interleaving of the last packets). docs/operations.md, "Crash".
+CLUSTER_MS = 1000
+MUXER_OPTIONS = {"cluster_time_limit": str(CLUSTER_MS), "flush_packets": "1"}
 
 
 class PacketSource(Protocol):
@@ -163,7 +170,7 @@ class _MuxThread:
     def _open(self, command: _Open) -> None:
         self._paths[command.key] = (command.part, command.final)
         command.part.parent.mkdir(parents=True, exist_ok=True)
-        container = av.open(str(command.part), "w", format="webm")
+        container = av.open(str(command.part), "w", format="webm", options=MUXER_OPTIONS)
         streams: dict[str, Stream] = {}
         self._files[command.key] = (container, streams)
         if command.video_size is not None:

@@ -24,12 +24,14 @@ def make_sample_webm(
     size: tuple[int, int] = (640, 480),
     fps: int = 30,
     tone_hz: int = 440,
+    keyframe_every_s: float = 1.0,
 ) -> Path:
     """Write a VP8 + Opus WebM of ``seconds`` (testsrc2 picture, sine tone) to ``path``.
 
-    One keyframe per second, realtime encoder settings, ~1 Mbit/s: the kind of stream a browser
-    sends. Returns ``path``.
+    One keyframe per ``keyframe_every_s`` (browsers send them rarely, and on request), realtime
+    encoder settings, ~1 Mbit/s: the kind of stream a browser sends. Returns ``path``.
     """
+    gop = str(max(1, round(fps * keyframe_every_s)))
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise RuntimeError("ffmpeg is not installed; the media tests need the ffmpeg CLI")
@@ -60,9 +62,9 @@ def make_sample_webm(
         "-b:v",
         "1M",
         "-g",
-        str(fps),
+        gop,
         "-keyint_min",
-        str(fps),
+        gop,
         "-pix_fmt",
         "yuv420p",
         "-c:a",

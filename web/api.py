@@ -330,6 +330,7 @@ async def get_case(request: web.Request) -> web.StreamResponse:
                             "state": r.state,
                             "duration_s": r.duration_s,
                             "sha256": r.sha256,
+                            "salvaged": r.salvaged,
                         }
                         for r in v.recordings
                     ],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,11 @@ from sqlalchemy import select
 
 from hall import recordings, tickets, visits
 from hall.db import Database
-from hall.model import Case, Recording, RecordingState, Ticket, Visit, VisitState
+from hall.model import Case, RecordingState, Ticket, Visit, VisitState
 from hall.ports import Clock
 from hall.users import Principal
-from recording import postprocess
-from recording.recorder import ParticipantRecording, RoomRecorder
+from recording import postprocess, recovery
+from recording.recorder import RoomRecorder
 from recording.settings import RecordingSettings
 from signaling.bus import LocalBus
 from signaling.hub import MediaHub
@@ -238,7 +239,7 @@ class CallService:
             logger.warning("[visit %s] ended with nothing recorded", visit_id)
             return
         now = self.clock.now()
-        composite_path = self.settings.directory / f"visit-{visit_id}" / f"{room}-composite.webm"
+        composite_path = recovery.composite_path(self.settings.directory, visit_id)
         async with self.db.transaction() as session:
             rows = [
                 await recordings.add(
@@ -261,16 +262,25 @@ class CallService:
                 path=str(composite_path),
                 now=now,
             )
-        job = asyncio.create_task(
-            self._finalise(visit_id, files, [r.id for r in rows], composite.id, composite_path)
+        self._spawn(
+            self._finalise(
+                visit_id,
+                [f.path for f in files],
+                [r.id for r in rows],
+                composite.id,
+                composite_path,
+            )
         )
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        job = asyncio.create_task(work)
         self._jobs.add(job)
         job.add_done_callback(self._jobs.discard)
 
     async def _finalise(
         self,
         visit_id: int,
-        files: list[ParticipantRecording],
+        files: list[Path],
         row_ids: list[int],
         composite_id: int,
         composite_path: Path,
@@ -278,7 +288,7 @@ class CallService:
         """Verify, hash and composite the files in subprocesses; record the facts in the case."""
         try:
             result = await postprocess.process_visit(
-                [f.path for f in files],
+                files,
                 composite_path.parent,
                 self.settings,
                 name=composite_path.stem,
@@ -304,17 +314,32 @@ class CallService:
             await asyncio.gather(*list(self._jobs), return_exceptions=True)
 
     async def recover(self) -> None:
-        """At start-up: visits left live by a crash are interrupted; stuck jobs are failed."""
+        """At start-up: visits left live by a crash are interrupted and their recordings, cut
+        short, are adopted; then, in the background (``wait_idle()`` awaits it), the files are
+        salvaged or quarantined and every unfinished recording is post-processed again."""
         now = self.clock.now()
         async with self.db.transaction() as session:
             interrupted = await visits.interrupt_live(session, now=now)
-            stuck = await session.scalars(
-                select(Recording).where(Recording.state == RecordingState.PROCESSING)
-            )
-            for row in stuck:
-                await recordings.mark_failed(session, row.id, error="interrupted by a restart")
+            await recovery.adopt_leftovers(session, self.settings.directory, now=now)
         if interrupted:
             logger.warning("visits interrupted by a restart: %s", interrupted)
+        self._spawn(self._recover_recordings())
+
+    async def _recover_recordings(self) -> None:
+        try:
+            unfinished = await recovery.salvage_unfinished(self.db, self.settings, self.clock)
+        except Exception:
+            # A background job's edge: logged once; the rows stay for the next start-up.
+            logger.exception("recording recovery failed")
+            return
+        for item in unfinished:
+            await self._finalise(
+                item.visit_id,
+                [path for _, path in item.participants],
+                [row_id for row_id, _ in item.participants],
+                item.composite_id,
+                item.composite_path,
+            )
 
     async def close(self) -> None:
         """Stop every live recorder and finish running jobs; idempotent."""

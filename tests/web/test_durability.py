@@ -1,6 +1,7 @@
-"""Durability (issue 3, capability 11): `kill -9` the real server while 50 tickets wait and two
-visits run; after a restart on the same data dir every waiting ticket is there in the same order
-and the two visits and their tickets are `interrupted`, not lost."""
+"""Durability (issue 3, capability 11; DESIGN §9): `kill -9` the real server while 50 tickets wait
+and two visits run; after a restart on the same data dir every waiting ticket is there in the same
+order and the two visits and their tickets are `interrupted`, not lost. And a recorded visit killed
+mid-call: after the restart its recording, up to the crash, is ready, playable and hashed."""
 
 from __future__ import annotations
 
@@ -19,10 +20,17 @@ import aiohttp
 
 from hall.demo import DEMO_PASSWORD
 from hall.lines import LINES
-from tests.support import valid_id_number
+from recording.integrity import sha256_file_blocking
+from tests.media_fixtures import PlayerClient, wait_for
+from tests.recording.test_recorder import decode_errors, ffprobe
+from tests.support import registration, valid_id_number
 from tests.web.test_cli import HALL, free_port
+from tests.web.test_deadlines_cli import run_hall
+from tests.web.test_visit_media import connect_media
+from tests.web.test_ws import frame
 
 WAITING = 50
+VISIT_SECONDS = 6.0
 
 
 @dataclass
@@ -172,3 +180,85 @@ async def test_sigkill_with_50_waiting_and_two_live_visits_loses_nothing(tmp_pat
     assert states == {"waiting": WAITING - 1, "interrupted": 2, "serving": 1}
     assert visit_states[:2] == [(v["visit_id"], "interrupted") for v in visits]
     assert [t for (t,) in interrupted] == sorted(v["ticket"]["id"] for v in visits)
+
+
+async def join_media(session: Session, room: str, media: Path) -> PlayerClient:
+    """Open a WebSocket as ``session`` and send ``media`` into the visit's room (aiortc peer)."""
+    ws = await session.http.ws_connect(session.base + "/ws")
+    assert (await frame(ws))["type"] == "welcome"
+    peer = PlayerClient(media)
+    try:
+        await connect_media(ws, room, peer)
+    except BaseException:
+        await peer.close()
+        raise
+    return peer
+
+
+async def test_sigkill_mid_visit_keeps_the_recording_up_to_the_crash(
+    tmp_path: Path, sample_webm: Path
+) -> None:
+    data_dir = tmp_path / "var"
+    server = await start(data_dir)
+    peers: list[PlayerClient] = []
+    try:
+        async with (
+            logged_in(server.base, "village-zhangzhuang") as terminal,
+            logged_in(server.base, "officer-urban") as officer,
+        ):
+            await terminal.post("/api/visit-requests", registration())
+            called = await officer.post("/api/queue/call-next")
+            peers.append(await join_media(officer, called["room"], sample_webm))
+            peers.append(await join_media(terminal, called["room"], sample_webm))
+            for peer in peers:
+                await wait_for(lambda p=peer: len(p.received["video"]) > 30, within=20)  # type: ignore[misc]
+            started = time.monotonic()
+            await asyncio.sleep(VISIT_SECONDS)  # the visit goes on, recorded, until the crash
+            server.process.send_signal(signal.SIGKILL)
+            await server.process.wait()
+            crashed_after = time.monotonic() - started
+    finally:
+        if server.process.returncode is None:
+            server.process.send_signal(signal.SIGKILL)
+            await server.process.wait()
+        for peer in peers:
+            await peer.close()
+    folder = data_dir / "recordings" / f"visit-{called['visit_id']}"
+    assert len(list(folder.glob("*.webm.part"))) == 2  # what the crash left
+
+    server = await start(data_dir)
+    try:
+        async with logged_in(server.base, "officer-urban") as officer:
+            deadline = time.monotonic() + 120
+            while True:
+                case = await officer.get(f"/api/cases/{called['case']['id']}")
+                (visit,) = case["visits"]
+                states = [r["state"] for r in visit["recordings"]]
+                if "processing" not in states:
+                    break
+                assert time.monotonic() < deadline, states
+                await asyncio.sleep(0.5)
+    finally:
+        server.process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(server.process.wait(), 60) == 0
+
+    assert visit["state"] == "interrupted"
+    assert [(r["kind"], r["state"], r["salvaged"]) for r in visit["recordings"]] == [
+        ("participant", "ready", True),
+        ("participant", "ready", True),
+        ("composite", "ready", True),
+    ]
+    with sqlite3.connect(data_dir / "hall.db") as db:
+        rows = db.execute("SELECT path, sha256, duration_s FROM recordings ORDER BY id").fetchall()
+        kinds = [k for (k,) in db.execute("SELECT kind FROM case_events ORDER BY case_id, seq")]
+    for path, sha256, duration_s in rows:
+        # Each file plays: ffprobe gives its duration, ffmpeg decodes it without a complaint.
+        probed = float(ffprobe(Path(path), "-show_format")["format"]["duration"])
+        assert probed >= VISIT_SECONDS - 2.0, (path, probed, crashed_after)
+        assert abs(probed - duration_s) < 0.5
+        assert decode_errors(Path(path)) == ""
+        assert sha256 == sha256_file_blocking(Path(path))
+    assert kinds.count("recording_salvaged") == 2 and "visit_interrupted" in kinds
+    chain = run_hall("verify-chain", "--data-dir", str(data_dir))
+    assert chain.returncode == 0, chain.stdout + chain.stderr
+    assert ": intact" in chain.stdout
