@@ -38,18 +38,23 @@ def composite_path(directory: Path, visit_id: int) -> Path:
 
 
 def leftover_parts(directory: Path) -> dict[int, list[Path]]:
-    """The ``.webm.part`` files in the visits' folders, by visit id (quarantine not included)."""
+    """The participant files in the visits' folders, by visit id (quarantine not included): the
+    ``.webm.part`` a crash left, and the finished ``.webm`` a graceful stop mid-visit left (the
+    recorder closed its files, but the visit ended only at this start-up). Whether a row claims
+    one is for the caller to check; composites and their leftovers are not participant files."""
     found: dict[int, list[Path]] = {}
-    for part in sorted(directory.glob("visit-*/*.webm.part")):
-        visit_id = visits.visit_id_of_room(part.parent.name)
-        if visit_id is not None:
+    for pattern in ("visit-*/*.webm.part", "visit-*/*.webm"):
+        for part in sorted(directory.glob(pattern)):
+            visit_id = visits.visit_id_of_room(part.parent.name)
+            if visit_id is None or part.name.startswith(f"{part.parent.name}-composite."):
+                continue
             found.setdefault(visit_id, []).append(part)
     return found
 
 
 def _participant_of(part: Path, visit_id: int) -> str:
-    # The recorder names files <room>-<participant>.webm.part.
-    name = part.name.removesuffix(".webm.part")
+    # The recorder names files <room>-<participant>.webm(.part).
+    name = part.name.removesuffix(".part").removesuffix(".webm")
     return name.removeprefix(f"{visits.media_room(visit_id)}-")
 
 
@@ -59,9 +64,10 @@ def _claimed(part: Path, rows: list[Recording]) -> bool:
 
 
 async def adopt_leftovers(session: AsyncSession, directory: Path, *, now: datetime) -> list[Path]:
-    """Give every ``.part`` of an interrupted visit that no row claims a participant row
-    (``processing``, salvaged), plus a composite row if the visit has none; quarantine the
-    ``.part`` files of unknown or normally ended visits. Returns the adopted files.
+    """Give every participant file (``.part`` after a crash, ``.webm`` after a graceful stop) of
+    an interrupted visit that no row claims a participant row (``processing``, salvaged), plus a
+    composite row if the visit has none; quarantine the unclaimed files of unknown or normally
+    ended visits. Returns the adopted files.
 
     Runs in the start-up transaction, after live visits were marked interrupted; it only lists
     folders and renames files, so start-up is not held up.

@@ -197,3 +197,32 @@ async def test_a_crash_during_post_processing_is_processed_again(
     assert again[-1].sha256 == sha256_file_blocking(composite)
     assert not composite.with_name(composite.name + ".part").exists()
     assert again[0].visit_id == called["visit_id"]
+
+
+async def test_a_graceful_stop_mid_visit_keeps_the_finished_files_with_the_case(
+    config: Config, sample_webm: Path
+) -> None:
+    """A stop (SIGTERM) during a visit: the recorder finished its file as ``.webm``, but the visit
+    was still live; the next start-up interrupts it and adopts the file like a salvaged one."""
+    async with running(config) as server:
+        called = await start_visit(server)
+    visit_id, case_id = called["visit_id"], called["case"]["id"]
+    folder = config.recording.directory / f"visit-{visit_id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    finished = folder / f"visit-{visit_id}-officer-2.webm"
+    finished.write_bytes(sample_webm.read_bytes())
+
+    async with running(config) as server:
+        await server.app[keys.CALLS].wait_idle()
+        recordings, events = await state_of(server, case_id)
+    assert [(r[1], r[2], r[3], r[4], r[6]) for r in recordings] == [
+        ("participant", "officer-2", "ready", str(finished), True),
+        ("composite", "", "ready", str(folder / f"visit-{visit_id}-composite.webm"), True),
+    ], [r[7] for r in recordings]
+    assert recordings[0][5] == sha256_file_blocking(finished)
+    assert "visit_interrupted" in events
+
+    async with running(config) as server:  # idempotent: nothing more to adopt
+        await server.app[keys.CALLS].wait_idle()
+        again, _ = await state_of(server, case_id)
+    assert again == recordings
