@@ -67,23 +67,36 @@ async def mark_ready(
     row.size_bytes = size_bytes
     row.sha256 = sha256
     row.streams = dict(streams)
+    await _event(
+        session,
+        row,
+        "recording_ready",
+        now,
+        kind=row.kind,
+        duration_s=round(duration_s, 2),
+        sha256=sha256,
+    )
+    return row
+
+
+async def _event(
+    session: AsyncSession, row: Recording, event: str, now: datetime, **data: object
+) -> None:
+    """A staff-visible timeline event about the recording `row` (the system is the actor)."""
     await append_event(
         session,
         case_id=row.case_id,
-        kind="recording_ready",
+        kind=event,
         at=now,
         actor_id=None,
         visibility=Visibility.STAFF,
         data={
             "recording_id": row.id,
             "visit_id": row.visit_id,
-            "kind": row.kind,
             "participant": row.participant,
-            "duration_s": round(duration_s, 2),
-            "sha256": sha256,
+            **data,
         },
     )
-    return row
 
 
 async def mark_failed(session: AsyncSession, recording_id: int, *, error: str) -> Recording:
@@ -102,20 +115,13 @@ async def mark_salvaged(
     row = await session.get_one(Recording, recording_id)
     row.path = path
     row.salvaged = True
-    await append_event(
+    await _event(
         session,
-        case_id=row.case_id,
-        kind="recording_salvaged",
-        at=now,
-        actor_id=None,
-        visibility=Visibility.STAFF,
-        data={
-            "recording_id": row.id,
-            "visit_id": row.visit_id,
-            "participant": row.participant,
-            "duration_s": round(duration_s, 2),
-            "reason": "server restart",
-        },
+        row,
+        "recording_salvaged",
+        now,
+        duration_s=round(duration_s, 2),
+        reason="server restart",
     )
     return row
 
@@ -126,20 +132,13 @@ async def mark_quarantined(
     """A file a crash left behind could not be salvaged and was moved to quarantine: the row fails
     with `error` (naming the file and the reason) and the case timeline says so."""
     row = await mark_failed(session, recording_id, error=error)
-    await append_event(
+    await _event(
         session,
-        case_id=row.case_id,
-        kind="recording_quarantined",
-        at=now,
-        actor_id=None,
-        visibility=Visibility.STAFF,
-        data={
-            "recording_id": row.id,
-            "visit_id": row.visit_id,
-            "participant": row.participant,
-            "error": row.error[:500],
-            "reason": "server restart",
-        },
+        row,
+        "recording_quarantined",
+        now,
+        error=row.error[:500],
+        reason="server restart",
     )
     return row
 
