@@ -80,11 +80,12 @@ async def merge(request: web.Request) -> web.StreamResponse:
         return web.json_response(_case_json(case))
 
 
-async def undo_merge(request: web.Request) -> web.StreamResponse:
+async def _undo(request: web.Request, step: Any) -> web.StreamResponse:
+    """Undo a merge or a split of the case in the path, with the reason given."""
     body = await parse_body(request, ReasonBody)
     app = request.app
     async with app[keys.DB].transaction() as session:
-        case = await case_links.undo_merge(
+        case = await step(
             session,
             principal(request),
             int(request.match_info["case_id"]),
@@ -92,6 +93,10 @@ async def undo_merge(request: web.Request) -> web.StreamResponse:
             now=app[keys.CLOCK].now(),
         )
         return web.json_response(_case_json(case))
+
+
+async def undo_merge(request: web.Request) -> web.StreamResponse:
+    return await _undo(request, case_links.undo_merge)
 
 
 async def split(request: web.Request) -> web.StreamResponse:
@@ -114,17 +119,7 @@ async def split(request: web.Request) -> web.StreamResponse:
 
 
 async def undo_split(request: web.Request) -> web.StreamResponse:
-    body = await parse_body(request, ReasonBody)
-    app = request.app
-    async with app[keys.DB].transaction() as session:
-        case = await case_links.undo_split(
-            session,
-            principal(request),
-            int(request.match_info["case_id"]),
-            reason=body.reason,
-            now=app[keys.CLOCK].now(),
-        )
-        return web.json_response(_case_json(case))
+    return await _undo(request, case_links.undo_split)
 
 
 def setup(app: web.Application) -> None:
