@@ -15,6 +15,7 @@ from hall.db import Database
 from hall.demo import DEMO_PASSWORD
 from hall.model import User
 from hall.privacy import check_digit
+from hall.registration import Registration
 from hall.settings import QueueSettings
 from hall.users import Principal
 
@@ -98,6 +99,31 @@ def registration(**overrides: object) -> dict[str, object]:
     }
     body.update(overrides)
     return body
+
+
+def petition(
+    i: int,
+    line: str = "urban",
+    klass: str = "normal",
+    *,
+    surname: str = "赵",
+    id_stem: str = "33010219800101",
+    phone: str = "13600000000",
+) -> Registration:
+    """The i-th petitioner's domain registration of a matter on `line` (priority: elderly;
+    urgent: a reason approved by the leader); `id_stem` keeps a test file's people its own."""
+    return Registration(
+        name=f"{surname}{i}",
+        id_number=valid_id_number(f"{id_stem}{i:03d}"),
+        phone=phone,
+        village_id=1,
+        head_count=1,
+        summary=f"事项{i}",
+        line_code=line,
+        priority_class=klass,
+        priority_reason={"priority": "elderly", "urgent": "突发重病需尽快处理"}.get(klass, ""),
+        approver="leader" if klass == "urgent" else "",
+    )
 
 
 async def principal(db: Database, username: str) -> Principal:

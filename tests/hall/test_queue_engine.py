@@ -16,23 +16,13 @@ from hall.model import Channel, Line, OfficerState, Role, Ticket, TicketEvent, V
 from hall.registration import Registration, RepeatDecision, register
 from hall.settings import QueueSettings
 from hall.users import Principal, add_user
-from tests.support import QS, T0, principal, valid_id_number
+from tests.support import QS, T0, petition, principal
 
 S = timedelta(seconds=1)
 
 
 def reg(i: int, line: str = "urban", klass: str = "normal") -> Registration:
-    return Registration(
-        name=f"孙{i}",
-        id_number=valid_id_number(f"44010219700101{i:03d}"),
-        phone="13500000000",
-        village_id=1,
-        head_count=1,
-        summary=f"事项{i}",
-        line_code=line,
-        priority_class=klass,
-        priority_reason="elderly" if klass == "priority" else "",
-    )
+    return petition(i, line, klass, surname="孙", id_stem="44010219700101", phone="13500000000")
 
 
 async def enqueue(

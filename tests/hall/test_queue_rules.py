@@ -19,9 +19,9 @@ from hall import positions, queue, tickets, visits
 from hall.db import Database
 from hall.model import Channel, PriorityClass, Ticket, TicketState
 from hall.queue import Candidate, Choice, choose, rank_for
-from hall.registration import Registration, register
+from hall.registration import register
 from hall.settings import QueueSettings
-from tests.support import QS, T0, principal, valid_id_number
+from tests.support import QS, T0, petition, principal
 
 NORMAL, PRIORITY, URGENT = PriorityClass.NORMAL, PriorityClass.PRIORITY, PriorityClass.URGENT
 CLASSES = (NORMAL, PRIORITY, URGENT)
@@ -310,24 +310,6 @@ def test_recusal_is_respected_and_everyone_is_still_served(
 
 
 # -- transfers on a real database --------------------------------------------------------------
-
-
-REASONS: dict[str, str] = {PRIORITY: "elderly", URGENT: "突发重病需尽快处理"}
-
-
-def petition(i: int, line: str, klass: str = NORMAL) -> Registration:
-    return Registration(
-        name=f"赵{i}",
-        id_number=valid_id_number(f"33010219800101{i:03d}"),
-        phone="13600000000",
-        village_id=1,
-        head_count=1,
-        summary=f"事项{i}",
-        line_code=line,
-        priority_class=klass,
-        priority_reason=REASONS.get(klass, ""),
-        approver="leader" if klass == URGENT else "",
-    )
 
 
 async def transfer_scenario(

@@ -15,19 +15,11 @@ from hall.errors import Conflict, Forbidden, InvalidInput, QueueEmpty
 from hall.model import Channel, Ticket, TicketEvent, Visit
 from hall.registration import Registration, register
 from hall.timeline import verify_chain
-from tests.support import QS, T0, principal, valid_id_number
+from tests.support import QS, T0, petition, principal
 
 
 def reg(i: int, line: str = "urban") -> Registration:
-    return Registration(
-        name=f"王{i}",
-        id_number=valid_id_number(f"32010219750601{i:03d}"),
-        phone="13700000000",
-        village_id=1,
-        head_count=1,
-        summary=f"事项{i}",
-        line_code=line,
-    )
+    return petition(i, line, surname="王", id_stem="32010219750601", phone="13700000000")
 
 
 async def enqueue(db: Database, n: int, line: str = "urban") -> list[Ticket]:
