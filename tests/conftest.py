@@ -12,9 +12,28 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hall import demo
 from hall.db import Database, migrate
+from tests import run_logs
 from tests.support import T0, Client, HttpClient, login
 from web.app import create_app
 from web.config import Config
+
+# The run's log check reads what every other test logged and stored, so it goes last.
+LAST = "tests/test_run_logs.py::test_no_personal_data_in_the_run_logs"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    run_logs.start()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # A failed run keeps its logs for reading; a passing one leaves nothing behind.
+    where = run_logs.folder()
+    if exitstatus == 0 and where is not None:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid == LAST)
 
 
 @pytest.fixture(scope="session")

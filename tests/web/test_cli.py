@@ -16,6 +16,8 @@ import aiohttp
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
+from tests import run_logs
+
 HALL = [sys.executable, "-m", "web.cli"]
 PG_ADMIN = "postgresql://root@127.0.0.1:5432/postgres"
 
@@ -68,7 +70,10 @@ async def serving(data_dir: Path, env: dict[str, str]) -> AsyncIterator[tuple[st
         yield base, lines
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 30) == 0
+        rest, _ = await asyncio.wait_for(proc.communicate(), 30)
+        with run_logs.server_log("cli") as log:  # read by tests/test_run_logs.py
+            log.write("".join(lines).encode() + rest)
+        assert proc.returncode == 0
 
 
 async def can_log_in(base: str, username: str, password: str) -> bool:

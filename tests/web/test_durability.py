@@ -21,6 +21,7 @@ import aiohttp
 from hall.demo import DEMO_PASSWORD
 from hall.lines import LINES
 from recording.integrity import sha256_file_blocking
+from tests import run_logs
 from tests.media_fixtures import PlayerClient, wait_for
 from tests.recording.test_recorder import decode_errors, ffprobe
 from tests.support import registration, valid_id_number
@@ -42,6 +43,7 @@ class Server:
 async def start(data_dir: Path) -> Server:
     """`hall serve` on a free port, once it answers /healthz."""
     port = free_port()
+    log = run_logs.server_log("durability")  # read by tests/test_run_logs.py
     proc = await asyncio.create_subprocess_exec(
         *HALL,
         "serve",
@@ -51,8 +53,9 @@ async def start(data_dir: Path) -> Server:
         str(data_dir),
         env={**os.environ, "JIEFANG_HALL_DEMO": "1"},
         stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=log,
     )
+    log.close()  # the child holds its own descriptor
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 40
     async with aiohttp.ClientSession() as http:
