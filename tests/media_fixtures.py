@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
 
@@ -99,7 +99,8 @@ class PlayerClient:
     """
 
     def __init__(self, media: Path, *, video: bool = True) -> None:
-        self.pc = RTCPeerConnection()
+        # No public STUN server (aiortc adds one when iceServers is left unset): host candidates.
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.player = MediaPlayer(str(media), decode=False)
         self.received: dict[str, list[Received]] = {"audio": [], "video": []}
         self._tasks: list[asyncio.Task[None]] = []
