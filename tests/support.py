@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from hall import users
@@ -84,6 +86,22 @@ async def login(http: HttpClient, username: str, password: str = DEMO_PASSWORD) 
     assert resp.status == 303, await resp.text()
     me = await http.get("/api/me")
     return Client(http=http, csrf=(await me.json())["csrf_token"], username=username)
+
+
+@asynccontextmanager
+async def api_clients(server: TestServer, *usernames: str) -> AsyncIterator[list[Client]]:
+    """HTTP clients of a running test server logged in as `usernames`, for setting up data.
+    Only their sessions are closed afterwards: `TestClient.close()` would stop the server."""
+    https = [TestClient(server) for _ in usernames]
+    try:
+        clients = []
+        for http, username in zip(https, usernames, strict=True):
+            await http.start_server()
+            clients.append(await login(http, username))
+        yield clients
+    finally:
+        for http in https:
+            await http.session.close()
 
 
 def registration(**overrides: object) -> dict[str, object]:

@@ -32,6 +32,7 @@ from web import (
     department_api,
     document_api,
     evaluation_api,
+    headers,
     keys,
     notice_api,
     pages,
@@ -164,6 +165,7 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     app[keys.QUERY_THROTTLE] = QueryThrottle()
     app[keys.POLICIES] = {}
     app[DEMO_LOGINS] = []
+    headers.setup(app)
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp_jinja2
@@ -28,6 +29,7 @@ from web.auth import (
 )
 from web.errors import CsrfFailed
 
+FAVICON = Path(__file__).parent / "static" / "favicon.ico"
 HOME = {
     Role.TERMINAL: "/terminal",
     Role.OFFICER: "/console",
@@ -176,9 +178,15 @@ async def healthz(request: web.Request) -> web.StreamResponse:
     return web.json_response({"status": "ok"})
 
 
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """The hall's icon, where browsers and bookmarks look for it without a <link>."""
+    return web.FileResponse(FAVICON)
+
+
 def setup(app: web.Application) -> None:
     add_route(app, "GET", "/", index, ANY_USER)
     add_route(app, "GET", "/healthz", healthz, PUBLIC)
+    add_route(app, "GET", "/favicon.ico", favicon, PUBLIC)
     add_route(app, "GET", "/login", login_page, PUBLIC)
     add_route(app, "POST", "/login", login_submit, PUBLIC)
     add_route(app, "POST", "/logout", logout, ANY_USER)

@@ -195,7 +195,9 @@ async def test_notices_state_their_facts_and_nothing_private(
     assert "信访事项受理告知书" in accepted
     assert NAME in accepted and "2026年10月12日" in accepted
     assert '<dd id="handle-due">2026-12-11</dd>' in accepted
-    assert "@media print" in accepted
+    # The print layout is a static style sheet (the content security policy refuses inline ones).
+    assert '<link rel="stylesheet" href="/static/css/notice.css">' in accepted
+    assert "@media print" in await (await officer.http.get("/static/css/notice.css")).text()
     clock.at = local(10, 20)
     await move(officer, case_id, "in_progress", "开始办理")
     await move(officer, case_id, "in_progress", "需现场勘验", extension_days=20)
