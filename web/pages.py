@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -73,9 +75,22 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     return _login_form(request, error="", username="", next_path=next_path)
 
 
+# A path of this site: printable ASCII without a backslash. Browsers drop tabs and newlines
+# from a URL and read a backslash as a slash, so "/\t/evil.example" would lead off-site.
+_LOCAL_PATH = re.compile(r"/[\x21-\x5b\x5d-\x7e]*")
+NEXT_MAX = 2000
+
+
 def _safe_next(target: str) -> str:
-    # Only local paths: an open redirect would help phishing.
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """`target` if it leads to a page of this site, else "/" (an open redirect helps phishing):
+    a local path, not `//host`, also once percent-decoded."""
+    if len(target) > NEXT_MAX or not _LOCAL_PATH.fullmatch(target):
+        return "/"
+    parts = urlsplit(target)
+    path = unquote(parts.path)
+    if parts.scheme or parts.netloc or path.startswith("//") or not _LOCAL_PATH.fullmatch(path):
+        return "/"
+    return target
 
 
 async def login_submit(request: web.Request) -> web.StreamResponse:

@@ -1,10 +1,12 @@
-"""The login's edge (issue 8): field caps before anything else, and throttling that limits the
-guesser's address but only slows the account, so an attacker cannot lock the real user out."""
+"""The login's edge (issue 8): field caps before anything else, a `next` that only ever leads
+back into the hall, and throttling that limits the guesser's address but only slows the
+account, so an attacker cannot lock the real user out."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from urllib.parse import unquote
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -75,6 +77,38 @@ async def test_the_form_caps_its_fields(server: TestServer) -> None:
         page = await (await http.get("/login")).text()
     assert f'maxlength="{USERNAME_MAX}"' in page
     assert f'maxlength="{PASSWORD_MAX}"' in page
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "%2F%09%2Fevil.example%2Fx",
+        "%2F%0A%2Fevil.example%2Fx",
+        "%2F%0D%2Fevil.example%2Fx",
+        "%2F%2Fevil.example%2Fx",
+        "%2F%5Cevil.example%2Fx",
+        "%2F%5C%5Cevil.example%2Fx",
+        "https%3A%2F%2Fevil.example%2Fx",
+        "%2F%252F%2Fevil.example%2Fx",
+        "%2F%255Cevil.example%2Fx",
+        "%20%2F%2Fevil.example%2Fx",
+        "%2F%E3%80%80%2Fevil.example",
+        "",
+    ],
+)
+async def test_next_never_leaves_the_hall(http: HttpClient, query: str) -> None:
+    page = await (await http.get(f"/login?next={query}")).text()
+    assert 'name="next" value="/"' in page
+    # A forged form posts the value itself.
+    status, _, location = await attempt(http, "desk", DEMO_PASSWORD, next_path=unquote(query))
+    assert (status, location) == (303, "/")
+
+
+async def test_a_local_next_is_followed(http: HttpClient) -> None:
+    page = await (await http.get("/login?next=%2Fcases%2F3%3Fx%3D1")).text()
+    assert 'name="next" value="/cases/3?x=1"' in page
+    status, _, location = await attempt(http, "desk", DEMO_PASSWORD, next_path="/cases/3?x=1")
+    assert (status, location) == (303, "/cases/3?x=1")
 
 
 async def test_an_attacker_cannot_lock_the_real_user_out(http: HttpClient) -> None:
