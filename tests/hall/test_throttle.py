@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hall.errors import RateLimited
+from hall.settings import ThrottleSettings
 from hall.throttle import Throttle, ThrottleLimits
 
 LIMITS = ThrottleLimits(
@@ -94,8 +95,21 @@ def test_each_table_is_bounded() -> None:
     assert guard.entries <= 3 * LIMITS.max_keys
 
 
+@pytest.mark.parametrize("kind", ["login", "query"])
+def test_the_login_and_query_throttles_are_bounded_by_max_keys(kind: str) -> None:
+    settings = ThrottleSettings(max_keys=50)
+    limits = settings.login_limits() if kind == "login" else settings.query_limits()
+    guard = Throttle(limits, message="太多", clock=ManualClock())
+    for i in range(2000):
+        guard.check(f"JF{i:014d}", f"10.0.{i // 256}.{i % 256}")
+        guard.failed(f"JF{i:014d}", f"10.0.{i // 256}.{i % 256}")
+    assert guard.entries <= 3 * 50
+
+
 def test_limits_are_checked() -> None:
     with pytest.raises(ValueError, match="failures"):
         ThrottleLimits(
             failures=0, address_failures=5, window_s=60, delay_after=2, delay_max_s=2, max_keys=9
         )
+    with pytest.raises(ValueError, match="window_s"):
+        ThrottleSettings(login_window_s=0)
