@@ -5,8 +5,6 @@ date and the public timeline. It never returns personal data or non-public event
 from __future__ import annotations
 
 import hmac
-import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,12 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall import case_deadlines, case_states, legal_channels
-from hall.errors import NotFound, RateLimited
+from hall.errors import NotFound
 from hall.model import Case, CaseEvent, Department, Line, Visibility
 from hall.settings import HALL_TZ
 
 # One message for a wrong number and a wrong code, so a guess learns nothing about either.
 NO_MATCH = "未找到该信访事项，或查询码不正确"
+THROTTLED = "查询失败次数过多，请稍后再试"
+# Caps on what a query may send (a number is JF + date + 6 digits, a code 6 characters).
+NUMBER_MAX = 32
+QUERY_CODE_MAX = 16
 EVENT_LABELS = {
     "registered": "登记",
     "department_acknowledged": "责任单位签收",
@@ -27,42 +29,6 @@ EVENT_LABELS = {
     "evaluation": "满意度评价",
     "evaluation_expired": "评价期限届满",
 }
-
-
-class QueryThrottle:
-    """Sliding-window limit on failed queries per client address and per case number.
-
-    The same pattern as `hall.users.LoginThrottle`: the number key stops a distributed guess
-    at one case's code, the address key one client guessing across cases.
-    """
-
-    def __init__(self, *, max_failures: int = 10, window_s: float = 600.0) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and now - times[0] > self.window_s:
-            times.popleft()
-        return times
-
-    def _keys(self, number: str, address: str) -> tuple[str, str]:
-        return f"n:{number}", f"a:{address}"
-
-    def check(self, number: str, address: str) -> None:
-        """Raise `rate_limited` while either key has too many recent failures."""
-        now = time.monotonic()
-        for key in self._keys(number, address):
-            times = self._recent(key, now)
-            if len(times) >= self.max_failures:
-                retry = int(self.window_s - (now - times[0])) + 1
-                raise RateLimited("查询失败次数过多，请稍后再试", retry_after_s=retry)
-
-    def failed(self, number: str, address: str) -> None:
-        now = time.monotonic()
-        for key in self._keys(number, address):
-            self._recent(key, now).append(now)
 
 
 @dataclass(frozen=True, slots=True)

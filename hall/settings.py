@@ -1,5 +1,5 @@
 """Settings of the domain package: database, demo mode, queue, case numbering and deadlines,
-evidence documents."""
+evidence documents, throttling."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from enum import StrEnum
 from pathlib import Path
+
+from hall.throttle import ThrottleLimits
 
 # Case numbers, ticket days and legal periods follow the hall's local calendar (UTC+8).
 HALL_TZ = timezone(timedelta(hours=8))
@@ -250,3 +252,100 @@ class DocumentSettings:
             raise ValueError(f"documents.max_bytes is {self.max_bytes}; expected 1 or more")
         if self.max_per_case < 0:
             raise ValueError(f"documents.max_per_case is {self.max_per_case}; expected 0 or more")
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleSettings:
+    """Throttling of failed logins and failed public queries (查询码): the guesser's address is
+    limited, the account or case is only slowed down, never locked for everyone."""
+
+    login_failures: int = field(
+        default=5,
+        metadata={
+            "help": "Failed logins on one account from one address within the window before "
+            "that address gets 429 for that account."
+        },
+    )
+    login_address_failures: int = field(
+        default=20,
+        metadata={
+            "help": "Failed logins from one address, on any accounts, within the window before "
+            "that address gets 429 for every account."
+        },
+    )
+    login_window_s: float = field(
+        default=300.0, metadata={"help": "Sliding window (s) of the login limits."}
+    )
+    login_delay_after: int = field(
+        default=5,
+        metadata={
+            "help": "Failed logins on one account, from all addresses within the window, after "
+            "which every login to it is delayed (0.25 s, doubling with each failure)."
+        },
+    )
+    login_delay_max_s: float = field(
+        default=3.0,
+        metadata={"help": "Longest such delay (s); the account is never refused. 0: no delay."},
+    )
+    query_failures: int = field(
+        default=10,
+        metadata={
+            "help": "Failed public queries (also evaluations) on one case number from one "
+            "address within the window before that address gets 429 for that number."
+        },
+    )
+    query_address_failures: int = field(
+        default=30,
+        metadata={
+            "help": "Failed public queries from one address, on any numbers, within the window "
+            "before that address gets 429 for every number."
+        },
+    )
+    query_window_s: float = field(
+        default=600.0, metadata={"help": "Sliding window (s) of the public query limits."}
+    )
+    query_delay_after: int = field(
+        default=10,
+        metadata={
+            "help": "Failed queries on one case number, from all addresses within the window, "
+            "after which every query of it is delayed (0.25 s, doubling with each failure)."
+        },
+    )
+    query_delay_max_s: float = field(
+        default=3.0,
+        metadata={"help": "Longest such delay (s); the case is never refused. 0: no delay."},
+    )
+    max_keys: int = field(
+        default=10_000,
+        metadata={
+            "help": "Most keys each throttle table holds (accounts, addresses, pairs; about "
+            "1 KB each at most); when full, the least recently used key is dropped."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        # Fail at start-up on a typo rather than throttle nothing or everything.
+        self.login_limits()
+        self.query_limits()
+
+    def login_limits(self) -> ThrottleLimits:
+        """The login throttle's limits (subject: the username)."""
+        return ThrottleLimits(
+            failures=self.login_failures,
+            address_failures=self.login_address_failures,
+            window_s=self.login_window_s,
+            delay_after=self.login_delay_after,
+            delay_max_s=self.login_delay_max_s,
+            max_keys=self.max_keys,
+        )
+
+    def query_limits(self) -> ThrottleLimits:
+        """The public query throttle's limits (subject: the case number)."""
+        return ThrottleLimits(
+            failures=self.query_failures,
+            address_failures=self.query_address_failures,
+            window_s=self.query_window_s,
+            delay_after=self.query_delay_after,
+            delay_max_s=self.query_delay_max_s,
+            max_keys=self.max_keys,
+        )

@@ -1,11 +1,9 @@
-"""Accounts, argon2 password hashes, server-side login sessions and login throttling."""
+"""Accounts, argon2 password hashes and server-side login sessions."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall.errors import Conflict, InvalidInput, RateLimited, Unauthenticated
+from hall.errors import Conflict, InvalidInput, Unauthenticated
 from hall.model import Line, LoginSession, Role, User
 
 _hasher = PasswordHasher()
@@ -46,14 +44,33 @@ def hash_password(password: str) -> str:
 
 
 PASSWORD_MIN = 8
+# Caps on what a login may send, checked before anything else: a longer name cannot exist, and
+# argon2 is not fed megabytes.
+USERNAME_MAX = 64
+PASSWORD_MAX = 256
+THROTTLED = "登录失败次数过多，请稍后再试"
 
 
 def check_password(password: str) -> None:
-    """`invalid_input` unless `password` is long enough (the one rule for every new password)."""
+    """`invalid_input` unless `password` is 8 to 256 characters (the one rule for every new
+    password, so that every password set can also be typed into the login form)."""
     if len(password) < PASSWORD_MIN:
         raise InvalidInput(
             f"密码至少{PASSWORD_MIN}位", fields={"password": f"密码至少{PASSWORD_MIN}位"}
         )
+    _check_max("password", "密码", password, PASSWORD_MAX)
+
+
+def check_login_fields(username: str, password: str) -> None:
+    """`invalid_input` if the username or password of a login is longer than any can be."""
+    _check_max("username", "用户名", username, USERNAME_MAX)
+    _check_max("password", "密码", password, PASSWORD_MAX)
+
+
+def _check_max(name: str, label: str, value: str, cap: int) -> None:
+    if len(value) > cap:
+        message = f"{label}最长{cap}个字符"
+        raise InvalidInput(message, fields={name: message})
 
 
 def _token_hash(token: str) -> str:
@@ -166,35 +183,3 @@ async def principal_for(session: AsyncSession, token: str, *, now: datetime) -> 
         csrf_token=login.csrf_token,
         department_id=user.department_id,
     )
-
-
-class LoginThrottle:
-    """Sliding-window limit on failed logins per username and per client address."""
-
-    def __init__(self, *, max_failures: int = 5, window_s: float = 300.0) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and now - times[0] > self.window_s:
-            times.popleft()
-        return times
-
-    def check(self, username: str, address: str) -> None:
-        """Raise `rate_limited` while either key has too many recent failures."""
-        now = time.monotonic()
-        for key in (f"u:{username}", f"a:{address}"):
-            times = self._recent(key, now)
-            if len(times) >= self.max_failures:
-                retry = int(self.window_s - (now - times[0])) + 1
-                raise RateLimited("登录失败次数过多，请稍后再试", retry_after_s=retry)
-
-    def failed(self, username: str, address: str) -> None:
-        now = time.monotonic()
-        for key in (f"u:{username}", f"a:{address}"):
-            self._recent(key, now).append(now)
-
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(f"u:{username}", None)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -20,6 +22,7 @@ from hall.privacy import check_digit
 from hall.registration import Registration
 from hall.settings import QueueSettings
 from hall.users import Principal
+from web.config import Config
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 QS = QueueSettings()  # the default queue rules
@@ -154,3 +157,13 @@ async def principal(db: Database, username: str) -> Principal:
         who = await users.principal_for(session, token, now=T0)
     assert who is not None
     return who
+
+
+def behind_proxy(config: Config, **throttle: Any) -> Config:
+    """`config` behind a trusted proxy, so that a test speaks from any address it names in
+    X-Forwarded-For, with `throttle` settings changed (e.g. a short delay cap)."""
+    return dataclasses.replace(
+        config,
+        web=dataclasses.replace(config.web, trust_forwarded_for=True),
+        throttle=dataclasses.replace(config.throttle, **throttle),
+    )

@@ -13,13 +13,12 @@ import jinja2
 from aiohttp import web
 from aiortc import RTCIceServer
 
-from hall import demo, documents
+from hall import demo, documents, public_query, users
 from hall.db import Database, migrate
 from hall.document_store import DocumentStore
 from hall.ports import Clock, SystemClock
-from hall.public_query import QueryThrottle
 from hall.settings import HALL_TZ
-from hall.users import LoginThrottle
+from hall.throttle import Throttle
 from signaling.bus import LocalBus
 from signaling.hub import MediaHub
 from signaling.ice import hub_stun_urls
@@ -161,8 +160,9 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     )
     app[keys.CONFIG] = config
     app[keys.CLOCK] = clock or SystemClock()
-    app[keys.THROTTLE] = LoginThrottle()
-    app[keys.QUERY_THROTTLE] = QueryThrottle()
+    limits = config.throttle
+    app[keys.THROTTLE] = Throttle(limits.login_limits(), message=users.THROTTLED)
+    app[keys.QUERY_THROTTLE] = Throttle(limits.query_limits(), message=public_query.THROTTLED)
     app[keys.POLICIES] = {}
     app[DEMO_LOGINS] = []
     headers.setup(app)

@@ -6,15 +6,18 @@ middleware refuses a request to a route without a policy, so no route can be lef
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from hall.errors import Forbidden, Unauthenticated
+from hall.errors import Forbidden, HallError, Unauthenticated
 from hall.model import Role
+from hall.throttle import Throttle
 from hall.users import Principal, principal_for
 from web import keys
 from web.errors import CsrfFailed
@@ -111,6 +114,26 @@ def client_address(request: web.Request) -> str:
         if forwarded:
             return forwarded.split(",")[-1].strip()
     return request.remote or "?"
+
+
+@asynccontextmanager
+async def throttled(
+    request: web.Request, throttle: Throttle, subject: str, failure: type[HallError]
+) -> AsyncIterator[None]:
+    """Guard a guess at `subject`'s secret from the caller's address: `rate_limited` while the
+    address has no tries left, a wait while the subject is being guessed (before the block, so
+    no transaction is held meanwhile); `failure` raised in the block counts as a wrong guess,
+    getting through it as the right one."""
+    address = client_address(request)
+    delay = throttle.check(subject, address)
+    if delay > 0:
+        await asyncio.sleep(delay)
+    try:
+        yield
+    except failure:
+        throttle.failed(subject, address)
+        raise
+    throttle.succeeded(subject, address)
 
 
 def login_csrf(request: web.Request) -> str:

@@ -14,7 +14,7 @@ from hall.errors import NotFound
 from hall.model import Case, CaseState
 from web import keys
 from web.api import parse_body
-from web.auth import PUBLIC, add_route, client_address, principal
+from web.auth import PUBLIC, add_route, principal, throttled
 from web.errors import BadJson
 
 TRANSITION_ROLES = {"officer", "leader", "supervisor", "admin"}
@@ -41,8 +41,8 @@ class QueryBody(BaseModel):
     """POST /api/public/query."""
 
     model_config = ConfigDict(extra="forbid")
-    number: str = Field(max_length=32)
-    query_code: str = Field(max_length=16)
+    number: str = Field(max_length=public_query.NUMBER_MAX)
+    query_code: str = Field(max_length=public_query.QUERY_CODE_MAX)
 
 
 def _state_json(
@@ -134,15 +134,11 @@ async def public_query_api(request: web.Request) -> web.StreamResponse:
         raise BadJson("请以JSON提交查询（Content-Type: application/json）")
     body = await parse_body(request, QueryBody)
     number = body.number.strip().upper()
-    address = client_address(request)
-    throttle = request.app[keys.QUERY_THROTTLE]
-    throttle.check(number, address)
-    try:
-        async with request.app[keys.DB].reader() as session:
-            status = await public_query.public_status(session, number, body.query_code)
-    except NotFound:
-        throttle.failed(number, address)
-        raise
+    async with (
+        throttled(request, request.app[keys.QUERY_THROTTLE], number, NotFound),
+        request.app[keys.DB].reader() as session,
+    ):
+        status = await public_query.public_status(session, number, body.query_code)
     return web.json_response(
         {
             "number": status.number,

@@ -49,7 +49,12 @@ def _config(args: argparse.Namespace) -> Config:
     if getattr(args, "port", None):
         web_settings = dataclasses.replace(web_settings, port=args.port)
     return dataclasses.replace(
-        config, web=web_settings, signaling=base.signaling, queue=base.queue, case=base.case
+        config,
+        web=web_settings,
+        signaling=base.signaling,
+        queue=base.queue,
+        case=base.case,
+        throttle=base.throttle,
     )
 
 

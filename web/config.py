@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hall.settings import CaseSettings, DocumentSettings, HallSettings, QueueSettings
+from hall.settings import (
+    CaseSettings,
+    DocumentSettings,
+    HallSettings,
+    QueueSettings,
+    ThrottleSettings,
+)
 from recording.settings import RecordingSettings
 from signaling.settings import SignalingSettings
 
@@ -24,7 +30,8 @@ class WebSettings:
         default=False,
         metadata={
             "help": "Take the client address from the last X-Forwarded-For entry (set it only "
-            "behind a reverse proxy that writes that header); used by login throttling."
+            "behind a reverse proxy that writes that header); used by the login and public "
+            "query throttling."
         },
     )
     secure_cookies: bool = field(
@@ -47,6 +54,7 @@ class Config:
     signaling: SignalingSettings = field(default_factory=SignalingSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     documents: DocumentSettings = field(default_factory=DocumentSettings)
+    throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, **sections: Any) -> Config:

@@ -3,11 +3,14 @@ leader ownership (包案); and the petitioner's satisfaction evaluation (满意�
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall import cases, departments, evaluation, public_query
 from hall.case_states import Change
@@ -15,7 +18,7 @@ from hall.errors import Forbidden, NotFound
 from hall.model import Case, Role, Supervision
 from web import keys
 from web.api import parse_body
-from web.auth import PRINCIPAL, PUBLIC, STAFF, add_route, client_address, principal
+from web.auth import PRINCIPAL, PUBLIC, STAFF, add_route, principal, throttled
 from web.errors import BadJson
 from web.evaluation_api import status_json
 
@@ -58,8 +61,8 @@ class EvaluationQueryBody(BaseModel):
     """POST /api/public/evaluation/status."""
 
     model_config = ConfigDict(extra="forbid")
-    number: str = Field(max_length=32)
-    query_code: str = Field(max_length=16)
+    number: str = Field(max_length=public_query.NUMBER_MAX)
+    query_code: str = Field(max_length=public_query.QUERY_CODE_MAX)
 
 
 class EvaluationBody(EvaluationQueryBody):
@@ -216,16 +219,17 @@ def _json_only(request: web.Request) -> None:
         raise BadJson("请以JSON提交（Content-Type: application/json）")
 
 
-async def _public_case(request: web.Request, session: Any, body: EvaluationQueryBody) -> Case:
+@asynccontextmanager
+async def _public_case(
+    request: web.Request, body: EvaluationQueryBody
+) -> AsyncIterator[tuple[AsyncSession, Case]]:
+    """A transaction and the case the body's number and code name, throttled as the query."""
     number = body.number.strip().upper()
-    address = client_address(request)
-    throttle = request.app[keys.QUERY_THROTTLE]
-    throttle.check(number, address)
-    try:
-        return await public_query.matching_case(session, number, body.query_code)
-    except NotFound:
-        throttle.failed(number, address)
-        raise
+    async with (
+        throttled(request, request.app[keys.QUERY_THROTTLE], number, NotFound),
+        request.app[keys.DB].transaction() as session,
+    ):
+        yield session, await public_query.matching_case(session, number, body.query_code)
 
 
 async def evaluation_status(request: web.Request) -> web.StreamResponse:
@@ -233,8 +237,7 @@ async def evaluation_status(request: web.Request) -> web.StreamResponse:
     _json_only(request)
     body = await parse_body(request, EvaluationQueryBody)
     app = request.app
-    async with app[keys.DB].transaction() as session:
-        case = await _public_case(request, session, body)
+    async with _public_case(request, body) as (session, case):
         status = await evaluation.record_expiry(
             session, case, now=app[keys.CLOCK].now(), days=app[keys.CONFIG].case.evaluation_days
         )
@@ -250,8 +253,7 @@ async def evaluate(request: web.Request) -> web.StreamResponse:
     app = request.app
     days = app[keys.CONFIG].case.evaluation_days
     now = app[keys.CLOCK].now()
-    async with app[keys.DB].transaction() as session:
-        case = await _public_case(request, session, body)
+    async with _public_case(request, body) as (session, case):
         await evaluation.evaluate(
             session,
             case,

@@ -9,8 +9,7 @@ from aiohttp import web
 from hall.db import Database
 from hall.document_store import DocumentStore
 from hall.ports import Clock
-from hall.public_query import QueryThrottle
-from hall.users import LoginThrottle
+from hall.throttle import Throttle
 from signaling.bus import LocalBus
 from signaling.hub import MediaHub
 from signaling.session import SignalingContext
@@ -27,8 +26,8 @@ BUS: web.AppKey[LocalBus] = web.AppKey("bus", LocalBus)
 HUB: web.AppKey[MediaHub] = web.AppKey("hub", MediaHub)
 CALLS: web.AppKey[CallService] = web.AppKey("calls")
 QUEUE: web.AppKey[QueueService] = web.AppKey("queue")
-THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("throttle", LoginThrottle)
-QUERY_THROTTLE: web.AppKey[QueryThrottle] = web.AppKey("query_throttle", QueryThrottle)
+THROTTLE: web.AppKey[Throttle] = web.AppKey("throttle", Throttle)  # failed logins
+QUERY_THROTTLE: web.AppKey[Throttle] = web.AppKey("query_throttle", Throttle)  # public queries
 SIGNALING: web.AppKey[SignalingContext] = web.AppKey("signaling", SignalingContext)
 POLICIES: web.AppKey[dict[str, frozenset[str]]] = web.AppKey("policies")
 DOCUMENTS: web.AppKey[DocumentStore] = web.AppKey("documents", DocumentStore)

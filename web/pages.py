@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from hall import case_states, cases, documents, evaluation, legal_channels, users
-from hall.errors import Forbidden, HallError, RateLimited, Unauthenticated
+from hall.errors import Forbidden, HallError, InvalidInput, RateLimited, Unauthenticated
 from hall.model import CaseDocument, Role
 from web import keys
 from web.auth import (
@@ -22,10 +24,10 @@ from web.auth import (
     STAFF,
     add_route,
     check_csrf,
-    client_address,
     login_csrf,
     principal,
     set_login_csrf,
+    throttled,
 )
 from web.errors import CsrfFailed
 
@@ -56,7 +58,14 @@ def _login_form(
     response = aiohttp_jinja2.render_template(
         "login.html",
         request,
-        {"error": error, "username": username, "next": next_path, "login_csrf": token},
+        {
+            "error": error,
+            "username": username,
+            "next": next_path,
+            "login_csrf": token,
+            "username_max": users.USERNAME_MAX,
+            "password_max": users.PASSWORD_MAX,
+        },
         status=status,
     )
     set_login_csrf(request, response, token)
@@ -64,38 +73,53 @@ def _login_form(
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
-    return _login_form(request, error="", username="", next_path=request.query.get("next", ""))
+    next_path = _safe_next(request.query.get("next", ""))
+    return _login_form(request, error="", username="", next_path=next_path)
+
+
+# A path of this site: printable ASCII without a backslash. Browsers drop tabs and newlines
+# from a URL and read a backslash as a slash, so "/\t/evil.example" would lead off-site.
+_LOCAL_PATH = re.compile(r"/[\x21-\x5b\x5d-\x7e]*")
+NEXT_MAX = 2000
 
 
 def _safe_next(target: str) -> str:
-    # Only local paths: an open redirect would help phishing.
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """`target` if it leads to a page of this site, else "/" (an open redirect helps phishing):
+    a local path, not `//host`, also once percent-decoded."""
+    if len(target) > NEXT_MAX or not _LOCAL_PATH.fullmatch(target):
+        return "/"
+    parts = urlsplit(target)
+    path = unquote(parts.path)
+    if parts.scheme or parts.netloc or path.startswith("//") or not _LOCAL_PATH.fullmatch(path):
+        return "/"
+    return target
 
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie:
         raise CsrfFailed("登录页面已过期，请刷新后重试")
-    await check_csrf(request, cookie)
     form = await request.post()
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
-    address = client_address(request)
-    app = request.app
-    throttle = app[keys.THROTTLE]
-    now = app[keys.CLOCK].now()
+    next_path = _safe_next(str(form.get("next", "")))
     try:
-        throttle.check(username, address)
-        async with app[keys.DB].transaction() as session:
-            try:
-                user = await users.authenticate(session, username, password)
-            except Unauthenticated:
-                throttle.failed(username, address)
-                raise
+        # Before anything else: no throttle entry, no hashing, no echo of a huge name.
+        users.check_login_fields(username, password)
+    except InvalidInput as exc:
+        return _login_form(request, error=exc.message, username="", next_path=next_path, status=422)
+    await check_csrf(request, cookie)
+    app = request.app
+    try:
+        async with (
+            throttled(request, app[keys.THROTTLE], username, Unauthenticated),
+            app[keys.DB].transaction() as session,
+        ):
+            user = await users.authenticate(session, username, password)
             token = await users.open_session(
                 session,
                 user,
-                now=now,
+                now=app[keys.CLOCK].now(),
                 lifetime=timedelta(hours=app[keys.CONFIG].hall.session_hours),
             )
     except HallError as exc:
@@ -103,14 +127,13 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             request,
             error=exc.message,
             username=username,
-            next_path=str(form.get("next", "")),
+            next_path=next_path,
             status=429 if exc.code == "rate_limited" else 401,
         )
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
-    throttle.succeeded(username)
-    response = web.HTTPSeeOther(_safe_next(str(form.get("next", "")) or "/"))
+    response = web.HTTPSeeOther(next_path)
     response.set_cookie(
         SESSION_COOKIE,
         token,

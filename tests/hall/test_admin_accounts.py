@@ -170,6 +170,7 @@ async def test_an_account_is_created_with_an_argon2_password_and_audited(db: Dat
         ({"username": "有空 格"}, {"username"}),
         ({"display_name": " "}, {"display_name"}),
         ({"password": "short"}, {"password"}),
+        ({"password": "p" * 257}, {"password"}),  # longer than the login form accepts
         ({"role": "king"}, {"role"}),
         ({"department": None}, {"department"}),
         ({"department": "nowhere"}, {"department"}),

@@ -10,6 +10,7 @@ from tests.conftest import ClientFactory
 from tests.support import HttpClient
 from web import keys
 from web.auth import POLICY_REFUSAL, PUBLIC
+from web.config import Config
 
 
 async def login_form_token(http: HttpClient) -> str:
@@ -183,16 +184,19 @@ async def test_throttled_login_says_when_to_retry(server: TestServer) -> None:
         assert 0 < int(resp.headers["Retry-After"]) <= 301
 
 
-async def test_forwarded_address_is_used_only_when_trusted(server: TestServer) -> None:
+async def test_forwarded_address_is_used_only_when_trusted(
+    server: TestServer, config: Config
+) -> None:
     """Without trust, a spoofed X-Forwarded-For cannot dodge the per-address limit."""
+    limit = config.throttle.login_address_failures
     async with TestClient(server) as http:
         token = await login_form_token(http)
         statuses = []
-        for i in range(6):
+        for i in range(limit + 1):
             resp = await http.post(
                 "/login",
                 data={"username": f"user{i}", "password": "guess-guess", "csrf_token": token},
                 headers={"X-Forwarded-For": f"10.9.9.{i}"},
             )
             statuses.append(resp.status)
-        assert statuses == [401] * 5 + [429]
+        assert statuses == [401] * limit + [429]
