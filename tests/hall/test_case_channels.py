@@ -138,7 +138,7 @@ async def test_an_accusation_is_never_routed_to_the_accused_unit(db: Database) -
     who = await principal(db, "officer-urban")
     case_id = await new_case(db)
     await walk(db, case_id, PATHS[S.TRIAGED])
-    # An alias of a listed department is that department: 县住建局 accused, 住建 refused.
+    # An alias of a listed department is that department: 县住建局 accused, 住建 not its receiver.
     accuse = Change(classification="accusation", accused_name=" 县住建局", department="zhujian")
     before = await event_count(db, case_id)
     for to in (S.ASSIGNED, S.TRANSFERRED):
