@@ -1,6 +1,11 @@
 """The 检举控告 rule (信访工作条例): a matter classified as an accusation records the accused unit
 (被检举控告单位, a department or a name) and is never transferred or assigned to it. The accused
 unit is restricted data: a `restricted` timeline event, never public, never shown to departments.
+
+A name is normalised and matched against the department register, aliases included
+(`hall.unit_names`): a name that is a registered unit is stored as that department, and no
+department whose name or alias may be the accused unit receives the case. Only a supervisor may
+override the rule, with a reason, recorded on the case (staff-only) and in the audit log.
 """
 
 from __future__ import annotations
@@ -12,13 +17,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall.errors import AccusedUnit, InvalidInput
-from hall.model import Case, Classification, Department, Visibility
+from hall import audit, unit_names
+from hall.errors import AccusedUnit, Forbidden, InvalidInput
+from hall.model import Case, Classification, Department, Role, Visibility
 from hall.timeline import append_event
+from hall.users import Principal
 
 EVENT_KIND = "accused_unit_recorded"
+OVERRIDE_KIND = "accused_unit_overridden"
+OVERRIDE_ROLES = frozenset({Role.SUPERVISOR})
 NAME_MIN = 2
 NAME_MAX = 128
+REASON_MIN = 2
+REASON_MAX = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +44,33 @@ class Accused:
         code = self.department.code if self.department else None
         return {"department": code, "name": self.name}
 
+    @property
+    def names(self) -> list[str]:
+        """Every name the accused unit goes by: a department's name and aliases."""
+        if self.department is None:
+            return [self.name]
+        return [self.department.name, *self.department.aliases]
 
-def _normalise(name: str) -> str:
-    return "".join(name.split())
+
+def _names(department: Department) -> list[str]:
+    return [department.name, *department.aliases]
+
+
+async def registered(session: AsyncSession, text: str) -> Department | None:
+    """The department that `text` names (`unit_names.score` ≥ `FUZZY_MIN`, the closest one), or
+    None — also when two departments are equally close."""
+    scored = sorted(
+        (
+            (unit_names.score(text, _names(d)), d.id, d)
+            for d in await session.scalars(select(Department))
+        ),
+        key=lambda row: -row[0],
+    )
+    if not scored or scored[0][0] < unit_names.FUZZY_MIN:
+        return None
+    if len(scored) > 1 and scored[1][0] == scored[0][0]:
+        return None
+    return scored[0][2]
 
 
 async def current(session: AsyncSession, case: Case) -> Accused | None:
@@ -67,17 +102,15 @@ async def _given(
             )
         return Accused(department, department.name)
     if name is not None:
-        text = name.strip()
+        text = unit_names.normalise(name)
         if not NAME_MIN <= len(text) <= NAME_MAX:
             raise InvalidInput(
                 f"请填写被检举控告单位名称（{NAME_MIN}–{NAME_MAX}字）",
                 fields={"accused_name": f"{NAME_MIN} to {NAME_MAX} characters"},
             )
-        # A name that is a department of the list is that department (the rule compares ids).
-        for department in await session.scalars(select(Department)):
-            if _normalise(department.name) == _normalise(text):
-                return Accused(department, department.name)
-        return Accused(None, text)
+        # A name that is a unit of the register is that department.
+        department = await registered(session, text)
+        return Accused(department, department.name) if department else Accused(None, text)
     return None
 
 
@@ -114,22 +147,84 @@ async def after_step(
     return given, given.as_json() != (before.as_json() if before else None)
 
 
-def refuse_if_accused(
-    accused: Accused | None,
-    receiver: Department | None,
-    *,
-    step: str = "转送、交办给被检举控告单位",
-) -> None:
-    """`accused_unit` when the case would be with the unit it accuses (`step` names how)."""
-    if accused is None or receiver is None:
-        return
-    same = (
-        accused.department.id == receiver.id
-        if accused.department is not None
-        else _normalise(accused.name) == _normalise(receiver.name)
-    )
-    if same:
-        raise AccusedUnit(f"该事项为检举控告，被检举控告单位为{receiver.name}，不得{step}")
+def may_be(accused: Accused, receiver: Department) -> bool:
+    """Whether `receiver` may be the accused unit: the same department, or a name or alias of
+    it overlaps a name of the accused unit (`unit_names.overlaps`)."""
+    if accused.department is not None and accused.department.id == receiver.id:
+        return True
+    return unit_names.overlaps(accused.names, _names(receiver))
+
+
+class Guard:
+    """The 检举控告 rule over one step: `check` each department the step hands the case to.
+
+    Without an override a hand-over to the accused unit is `accused_unit`. With one (the
+    reason a supervisor gives; `forbidden` for any other role) it goes ahead, and `record`
+    writes it on the case's timeline (staff-only) and in the audit log once the step is done.
+    """
+
+    def __init__(self, who: Principal, override: str | None) -> None:
+        self._who = who
+        self._reason: str | None = None
+        self._overridden: list[tuple[Department, str]] = []
+        if override is None:
+            return
+        if who.role not in OVERRIDE_ROLES:
+            raise Forbidden("只有督查人员可以例外批准将检举控告交给被检举控告单位")
+        reason = override.strip()
+        if not REASON_MIN <= len(reason) <= REASON_MAX:
+            raise InvalidInput(
+                f"请填写例外批准的理由（{REASON_MIN}–{REASON_MAX}字）",
+                fields={"accused_override": f"{REASON_MIN} to {REASON_MAX} characters"},
+            )
+        self._reason = reason
+
+    def check(
+        self,
+        accused: Accused | None,
+        receiver: Department | None,
+        *,
+        step: str = "转送、交办给被检举控告单位",
+    ) -> None:
+        """`accused_unit` when the case would be with the unit it accuses (`step` names how),
+        unless overridden."""
+        if accused is None or receiver is None or not may_be(accused, receiver):
+            return
+        if self._reason is None:
+            if unit_names.key(accused.name) == unit_names.key(receiver.name):
+                raise AccusedUnit(f"该事项为检举控告，被检举控告单位为{receiver.name}，不得{step}")
+            raise AccusedUnit(
+                f"该事项为检举控告，被检举控告单位“{accused.name}”与{receiver.name}"
+                f"名称相同或相近，不得{step}"
+            )
+        self._overridden.append((receiver, step))
+
+    async def record(self, session: AsyncSession, case_id: int, *, at: datetime) -> None:
+        """Write each override the step used (once per department) on the case and audit it."""
+        done: set[int] = set()
+        for receiver, step in self._overridden:
+            if receiver.id in done:
+                continue
+            done.add(receiver.id)
+            department = {"code": receiver.code, "name": receiver.name}
+            await append_event(
+                session,
+                case_id=case_id,
+                kind=OVERRIDE_KIND,
+                at=at,
+                actor_id=self._who.user_id,
+                visibility=Visibility.STAFF,
+                data={"department": department, "step": step, "reason": self._reason},
+            )
+            await audit.record(
+                session,
+                at=at,
+                user_id=self._who.user_id,
+                action=OVERRIDE_KIND,
+                target_type="case",
+                target_id=case_id,
+                detail={"department": department, "step": step, "reason": self._reason},
+            )
 
 
 async def record(

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import case_states
+from hall import accusations, case_states
 from hall.case_states import Change, label, may_transition
 from hall.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hall.model import (
@@ -20,6 +20,7 @@ from hall.model import (
     CaseEvent,
     CaseParty,
     CaseState,
+    Department,
     Line,
     PartyRole,
     Recording,
@@ -91,7 +92,14 @@ async def _absorb_tickets(session: AsyncSession, case: Case, into: Case) -> list
 
 
 async def merge(
-    session: AsyncSession, who: Principal, case_id: int, into: int, *, reason: str, now: datetime
+    session: AsyncSession,
+    who: Principal,
+    case_id: int,
+    into: int,
+    *,
+    reason: str,
+    now: datetime,
+    accused_override: str | None = None,
 ) -> Case:
     """Merge case `case_id` (B) into `into` (A): B goes to `merged` pointing to A, and B's
     tickets still in play move to A (recorded in A's `case_merged_in`).
@@ -99,7 +107,8 @@ async def merge(
     `conflict` naming the state when B may not be merged now (the lifecycle table allows it
     from registered, triaged and accepted), when A is B itself, merged or ended, or while a
     visit of B is live; `forbidden` unless the caller may change both cases; `accused_unit`
-    when B is a 检举控告 against the department handling A.
+    when B (or a case merged into B) is a 检举控告 against the department handling A, unless a
+    supervisor overrides it with `accused_override` (the reason).
     """
     await _lock(session, case_id, into)
     done = await case_states.transition(
@@ -109,7 +118,7 @@ async def merge(
         CaseState.MERGED,
         reason=reason,
         now=now,
-        change=Change(merged_into=into),
+        change=Change(merged_into=into, accused_override=accused_override),
     )
     target = await session.get_one(Case, into)
     moved = await _absorb_tickets(session, done.case, target)
@@ -156,16 +165,24 @@ async def _moved_in(session: AsyncSession, target: Case, case: Case) -> list[int
 
 
 async def undo_merge(
-    session: AsyncSession, who: Principal, case_id: int, *, reason: str, now: datetime
+    session: AsyncSession,
+    who: Principal,
+    case_id: int,
+    *,
+    reason: str,
+    now: datetime,
+    accused_override: str | None = None,
 ) -> Case:
     """Undo the merge of `case_id`: it returns to the state it had before, its own file again,
     with the tickets the merge moved (those still on the other case).
 
     `conflict` naming the state when the case is not merged (never merged, or undone already),
     or when the merge came from undoing a split; `forbidden` unless the caller may change both
-    cases.
+    cases; `accused_unit` when the department the case returns to may be the unit it (or a case
+    merged into it) accuses, by the register as it is now — unless a supervisor overrides it.
     """
     case = await _case(session, who, case_id)
+    guard = accusations.Guard(who, accused_override)
     text = case_states.check_reason(reason)
     if case.state != CaseState.MERGED or case.merged_into_id is None:
         raise Conflict(
@@ -175,6 +192,11 @@ async def undo_merge(
     target = await session.get_one(Case, case.merged_into_id)
     if not may_transition(who, target):
         raise Forbidden("无权变更被并入的信访事项")
+    if case.department_id is not None:  # back with the unit that handled it before the merge
+        receiver = await session.get_one(Department, case.department_id)
+        step = "撤销合并后交由被检举控告单位办理"
+        guard.check(await accusations.current(session, case), receiver, step=step)
+        await case_states.check_held(session, guard, case.id, receiver, step=step)
     back = await _moved_in(session, target, case)
     live = await session.scalar(
         select(Visit.id).where(Visit.ticket_id.in_(back), Visit.state == VisitState.LIVE)
@@ -208,6 +230,7 @@ async def undo_merge(
     )
     case.state = previous
     case.merged_into_id = None
+    await guard.record(session, case.id, at=now)
     await session.flush()
     return case
 
@@ -350,7 +373,13 @@ async def split(
 
 
 async def undo_split(
-    session: AsyncSession, who: Principal, case_id: int, *, reason: str, now: datetime
+    session: AsyncSession,
+    who: Principal,
+    case_id: int,
+    *,
+    reason: str,
+    now: datetime,
+    accused_override: str | None = None,
 ) -> Case:
     """Undo a split from the new case `case_id`: what was moved goes back, and the new case is
     merged into the one it came from (it keeps its number and timeline).
@@ -358,7 +387,8 @@ async def undo_split(
     `conflict` naming the state when the new case is no longer `registered` (worked on, or the
     split undone already), or when the original case has ended; naming the case the ticket or
     party is on now when it has moved on, or when the person is a party of the original again;
-    while a visit of the new case is live. The merge it makes cannot be undone (`undo: split`).
+    while a visit of the new case is live; `accused_unit` as a merge. The merge it makes
+    cannot be undone (`undo: split`).
     """
     case = await _case(session, who, case_id)
     if case.split_from_id is not None:
@@ -409,7 +439,7 @@ async def undo_split(
         CaseState.MERGED,
         reason=text,
         now=now,
-        change=Change(merged_into=source.id, undo="split"),
+        change=Change(merged_into=source.id, undo="split", accused_override=accused_override),
     )
     return done.case
 

@@ -167,6 +167,7 @@ class Change:
     accused_department: str | None = None  # 检举控告: the accused department's code ...
     accused_name: str | None = None  # ... or the accused unit's name
     merged_into: int | None = None  # the case absorbing this one, for merged (hall.case_links)
+    accused_override: str | None = None  # a supervisor's reason to pass a 检举控告 to its unit
     undo: str | None = None  # "split": the merge that undoes a split (hall.case_links)
 
 
@@ -290,12 +291,14 @@ async def _merge_target(
     to: CaseState,
     change: Change,
     accused: accusations.Accused | None,
+    guard: accusations.Guard,
 ) -> Case | None:
     """The case a merge goes into (required for `merged`, refused for any other step).
 
     `forbidden` unless the caller may change it too (so a merge across lines needs a caller
-    of both); `accused_unit` when the case is a 检举控告 against the department handling it;
-    `conflict` when it has ended, is merged, or is (through merges) part of `case` itself.
+    of both); `accused_unit` when the case, or a case merged into it, is a 检举控告 against the
+    department handling it; `conflict` when it has ended, is merged, or is (through merges)
+    part of `case` itself.
     """
     if to is not S.MERGED:
         if change.merged_into is not None:
@@ -328,12 +331,25 @@ async def _merge_target(
         parent_id = await session.scalar(select(Case.merged_into_id).where(Case.id == parent_id))
     if target.department_id is not None:
         # The case would be read by the department handling the target (DESIGN §6).
-        accusations.refuse_if_accused(
-            accused,
-            await session.get(Department, target.department_id),
-            step="并入被检举控告单位办理的事项",
-        )
+        receiver = await session.get_one(Department, target.department_id)
+        step = "并入被检举控告单位办理的事项"
+        guard.check(accused, receiver, step=step)
+        await check_held(session, guard, case.id, receiver, step=step)
     return target
+
+
+async def check_held(
+    session: AsyncSession,
+    guard: accusations.Guard,
+    case_id: int,
+    receiver: Department,
+    *,
+    step: str,
+) -> None:
+    """The 检举控告 rule for the cases merged into `case_id` (at any depth), which `receiver`
+    would hold with it."""
+    for merged in await cases.merged_into_case(session, case_id):
+        guard.check(await accusations.current(session, merged), receiver, step=step)
 
 
 def _check_reason(reason: str) -> str:
@@ -436,13 +452,17 @@ async def transition(
     `not_found` / `forbidden` for the case; `conflict` naming the current state for a step the
     table does not allow (or a second extension); `invalid_input` for a failed guard (reason,
     outcome, classification, extension days, legal channel, accused unit); `accused_unit` when
-    a 检举控告 would reach the unit it accuses; `calendar_unknown` when a deadline the step
-    attaches cannot be computed — the state is then unchanged, never left without its deadline.
+    a 检举控告 would reach the unit it accuses (when the step routes the case, merges it, or
+    names the accused unit while a department handles it), unless a supervisor overrides it
+    (`change.accused_override`; `forbidden` for anyone else); `calendar_unknown` when a deadline
+    the step attaches cannot be computed — the state is then unchanged, never left without its
+    deadline.
     `department_step` is for `hall.departments`: the handling department's account acts, and
     that module checks which steps it may take.
     """
     change = change or Change()
     case = await _case_for(session, who, case_id, department_step=department_step)
+    guard = accusations.Guard(who, change.accused_override)
     try:
         to = CaseState(to_state)
     except ValueError:
@@ -467,18 +487,13 @@ async def transition(
         name=change.accused_name,
         classifying=change.classification is not None,
     )
-    receiver = department
-    if receiver is None and case.department_id is not None and to is not S.TRIAGED:
-        receiver = await session.get(Department, case.department_id)
-    accusations.refuse_if_accused(accused, receiver)
     if department is not None:  # routed to a unit: nor may a 检举控告 merged into this case go
-        for merged in await cases.merged_into_case(session, case.id):
-            accusations.refuse_if_accused(
-                await accusations.current(session, merged),
-                department,
-                step="转送、交办并入本事项的检举控告",
-            )
-    target = await _merge_target(session, who, case, to, change, accused)
+        guard.check(accused, department)
+        await check_held(session, guard, case.id, department, step="转送、交办并入本事项的检举控告")
+    elif accused_changed and case.department_id is not None and to is not S.TRIAGED:
+        # Named as accused while it handles the case (a case routed again leaves its unit).
+        guard.check(accused, await session.get_one(Department, case.department_id))
+    target = await _merge_target(session, who, case, to, change, accused, guard)
     if change.extension_days is not None and to is not current:
         raise InvalidInput("只有延期可以给出延期天数", fields={"extension_days": "only to extend"})
     calendar = await load_calendar(session)
@@ -535,6 +550,7 @@ async def transition(
         case.legal_channel_note = channel.note
     if accused_changed:
         await accusations.record(session, case, accused, actor_id=who.user_id, reason=text, at=now)
+    await guard.record(session, case.id, at=now)
     if target is not None:
         case.merged_into_id = target.id
     if department is not None:

@@ -20,10 +20,11 @@ DEMO_VILLAGES: tuple[tuple[str, str, str], ...] = (
     ("wangqiao", "王桥社区", "新城街道"),
 )
 
-# Responsible departments (责任单位): code, name, region; each gets the account dept-<code>.
-DEMO_DEPARTMENTS: tuple[tuple[str, str, str], ...] = (
-    ("zhujian", "县住建局", "本县"),
-    ("renshe", "县人社局", "本县"),
+# Responsible departments (责任单位): code, full name, region, aliases (简称); each gets the
+# account dept-<code>.
+DEMO_DEPARTMENTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("zhujian", "县住房和城乡建设局", "本县", ("县住建局", "住建局")),
+    ("renshe", "县人力资源和社会保障局", "本县", ("县人社局", "人社局")),
 )
 
 
@@ -122,9 +123,11 @@ async def seed_demo(session: AsyncSession, *, now: datetime) -> list[DemoLogin]:
     await ensure("admin", Role.ADMIN, "系统管理员", "管理")
     await ensure("hall-board", Role.DISPLAY, "大厅叫号屏", "叫号屏（/board）")
     departments = {d.code: d for d in await session.scalars(select(Department))}
-    for code, name, region in DEMO_DEPARTMENTS:
+    for code, name, region, aliases in DEMO_DEPARTMENTS:
         if code not in departments:
-            departments[code] = Department(code=code, name=name, region=region)
+            departments[code] = Department(
+                code=code, name=name, region=region, aliases=list(aliases)
+            )
             session.add(departments[code])
             await session.flush()
         await ensure(

@@ -1,18 +1,19 @@
-"""Administration of responsible departments (责任单位管理): create, rename, deactivate and
-reactivate; a deactivated department keeps its cases and history but receives no new case.
-Each change is audited with its administrator.
+"""Administration of responsible departments (责任单位管理): create, rename (with the aliases,
+简称 / 别名), deactivate and reactivate; a deactivated department keeps its cases and history but
+receives no new case. Each change is audited with its administrator.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import audit, case_states
+from hall import audit, case_states, unit_names
 from hall.errors import Conflict, InvalidInput, NotFound
 from hall.model import Case, Department, User
 
@@ -20,6 +21,7 @@ CODE = re.compile(r"[a-z][a-z0-9-]{1,31}")
 NAME_MIN = 2
 NAME_MAX = 64
 REGION_MAX = 64
+ALIASES_MAX = 10
 _OPEN = [s.value for s, nxt in case_states.TRANSITIONS.items() if nxt]
 
 
@@ -49,13 +51,49 @@ def _fields(name: str, region: str, *, code: str | None = None) -> tuple[str, st
     return name, region
 
 
-async def _name_free(session: AsyncSession, name: str, *, other_than: int | None = None) -> None:
-    query = select(Department.code).where(Department.name == name)
+def _aliases(name: str, given: Sequence[str]) -> list[str]:
+    """The aliases as stored (`unit_names.normalise`), each once and never the name itself."""
+    aliases: list[str] = []
+    seen = {unit_names.key(name)}
+    for raw in given:
+        alias = unit_names.normalise(raw)
+        if not NAME_MIN <= len(alias) <= NAME_MAX:
+            raise InvalidInput(
+                f"简称/别名“{raw.strip()}”须为{NAME_MIN}–{NAME_MAX}字",
+                fields={"aliases": f"{NAME_MIN} to {NAME_MAX} characters each"},
+            )
+        if unit_names.key(alias) not in seen:
+            seen.add(unit_names.key(alias))
+            aliases.append(alias)
+    if len(aliases) > ALIASES_MAX:
+        raise InvalidInput(
+            f"简称/别名至多{ALIASES_MAX}个", fields={"aliases": f"at most {ALIASES_MAX}"}
+        )
+    return aliases
+
+
+async def _names_free(
+    session: AsyncSession, name: str, aliases: list[str], *, other_than: int | None = None
+) -> None:
+    """`conflict` when the name or an alias is (once normalised) a name or alias of another
+    department: each name on the register names one unit."""
+    query = select(Department)
     if other_than is not None:
         query = query.where(Department.id != other_than)
-    taken = await session.scalar(query)
-    if taken is not None:
-        raise Conflict(f"名称“{name}”已被责任单位 {taken} 使用", fields={"name": "taken"})
+    taken = {
+        unit_names.key(n): d.code
+        for d in await session.scalars(query)
+        for n in (d.name, *d.aliases)
+    }
+    if unit_names.key(name) in taken:
+        code = taken[unit_names.key(name)]
+        raise Conflict(f"名称“{name}”已被责任单位 {code} 使用", fields={"name": "taken"})
+    for alias in aliases:
+        if unit_names.key(alias) in taken:
+            code = taken[unit_names.key(alias)]
+            raise Conflict(
+                f"简称/别名“{alias}”已被责任单位 {code} 使用", fields={"aliases": "taken"}
+            )
 
 
 async def get(session: AsyncSession, department_id: int) -> Department:
@@ -96,16 +134,24 @@ async def rows(session: AsyncSession) -> list[DepartmentRow]:
 
 
 async def create(
-    session: AsyncSession, *, code: str, name: str, region: str, by: int | None, now: datetime
+    session: AsyncSession,
+    *,
+    code: str,
+    name: str,
+    region: str,
+    aliases: Sequence[str] = (),
+    by: int | None,
+    now: datetime,
 ) -> Department:
-    """A new active department; `invalid_input` for a bad code or name, `conflict` if the code
-    or the name is taken."""
+    """A new active department; `invalid_input` for a bad code, name or alias, `conflict` if
+    the code, the name or an alias is taken (names and aliases compared normalised)."""
     code = code.strip()
     name, region = _fields(name, region, code=code)
+    names = _aliases(name, aliases)
     if await session.scalar(select(Department.id).where(Department.code == code)) is not None:
         raise Conflict(f"代码 {code} 已存在", fields={"code": "taken"})
-    await _name_free(session, name)
-    department = Department(code=code, name=name, region=region, active=True)
+    await _names_free(session, name, names)
+    department = Department(code=code, name=name, region=region, aliases=names, active=True)
     session.add(department)
     await session.flush()
     await audit.record_change(
@@ -114,7 +160,7 @@ async def create(
         now,
         "department_created",
         ("department", department.id),
-        {"code": code, "name": name, "region": region},
+        {"code": code, "name": name, "region": region, "aliases": names},
     )
     return department
 
@@ -125,23 +171,25 @@ async def rename(
     *,
     name: str,
     region: str | None,
+    aliases: Sequence[str] | None = None,
     by: int | None,
     now: datetime,
 ) -> Department:
-    """Change the name and region (the code stays: it is in stored events); audited. `region`
-    None keeps the stored region."""
+    """Change the name, region and aliases (the code stays: it is in stored events); audited.
+    `region` or `aliases` None keeps the stored one."""
     department = await get(session, department_id)
     name, region = _fields(name, department.region if region is None else region)
-    await _name_free(session, name, other_than=department.id)
-    before = {"name": department.name, "region": department.region}
-    department.name, department.region = name, region
+    names = _aliases(name, department.aliases if aliases is None else aliases)
+    await _names_free(session, name, names, other_than=department.id)
+    before = {"name": department.name, "region": department.region, "aliases": department.aliases}
+    department.name, department.region, department.aliases = name, region, names
     await audit.record_change(
         session,
         by,
         now,
         "department_renamed",
         ("department", department.id),
-        {"before": before, "after": {"name": name, "region": region}},
+        {"before": before, "after": {"name": name, "region": region, "aliases": names}},
     )
     await session.flush()
     return department

@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -563,6 +564,9 @@ class Department(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(64))
     region: Mapped[str] = mapped_column(String(64), default="")
+    # Other names of the unit (简称 / 别名), as people write them: the 检举控告 rule matches an
+    # accused unit against the name and these (`hall.unit_names`).
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     # A deactivated department (停用) keeps its cases and history but receives no new ones.
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 

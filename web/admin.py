@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -69,6 +69,7 @@ class DepartmentBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(max_length=200)
     region: str | None = Field(default=None, max_length=200)
+    aliases: list[Annotated[str, Field(max_length=200)]] | None = Field(default=None, max_length=20)
 
 
 class NewDepartmentBody(BaseModel):
@@ -78,6 +79,9 @@ class NewDepartmentBody(BaseModel):
     code: str = Field(max_length=64)
     name: str = Field(max_length=200)
     region: str = Field(default="", max_length=200)
+    aliases: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=20
+    )
 
 
 class AccountBody(BaseModel):
@@ -287,6 +291,7 @@ def _department_json(d: Department, accounts: int = 0, open_cases: int = 0) -> d
         "code": d.code,
         "name": d.name,
         "region": d.region,
+        "aliases": d.aliases,
         "active": d.active,
         "accounts": accounts,
         "open_cases": open_cases,
@@ -310,7 +315,13 @@ async def create_department(request: web.Request) -> web.StreamResponse:
     return await _write(
         request,
         lambda session, by, now: department_admin.create(
-            session, code=body.code, name=body.name, region=body.region, by=by, now=now
+            session,
+            code=body.code,
+            name=body.name,
+            region=body.region,
+            aliases=body.aliases,
+            by=by,
+            now=now,
         ),
         _department_json,
         status=201,
@@ -323,7 +334,13 @@ async def rename_department(request: web.Request) -> web.StreamResponse:
     return await _write(
         request,
         lambda session, by, now: department_admin.rename(
-            session, dept, name=body.name, region=body.region, by=by, now=now
+            session,
+            dept,
+            name=body.name,
+            region=body.region,
+            aliases=body.aliases,
+            by=by,
+            now=now,
         ),
         _department_json,
     )

@@ -35,6 +35,7 @@ class TransitionBody(BaseModel):
     legal_channel_note: str | None = Field(default=None, max_length=400)
     accused_department: str | None = Field(default=None, max_length=32)
     accused_name: str | None = Field(default=None, max_length=256)
+    accused_override: str | None = Field(default=None, max_length=2000)  # supervisor only
 
 
 class QueryBody(BaseModel):
@@ -111,6 +112,7 @@ async def post_transition(request: web.Request) -> web.StreamResponse:
                 legal_channel_note=body.legal_channel_note,
                 accused_department=body.accused_department,
                 accused_name=body.accused_name,
+                accused_override=body.accused_override,
             ),
             extend_over=app[keys.CONFIG].case.extend_rule,
         )

@@ -25,6 +25,7 @@ class MergeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     into: int | str = Field(union_mode="left_to_right")  # a case id or a case number
     reason: str = Field(max_length=2000)
+    accused_override: str | None = Field(default=None, max_length=2000)  # supervisor only
 
 
 class ReasonBody(BaseModel):
@@ -32,6 +33,7 @@ class ReasonBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(max_length=2000)
+    accused_override: str | None = Field(default=None, max_length=2000)  # supervisor only
 
 
 class SplitBody(BaseModel):
@@ -76,6 +78,7 @@ async def merge(request: web.Request) -> web.StreamResponse:
             await _case_id(session, body.into),
             reason=body.reason,
             now=app[keys.CLOCK].now(),
+            accused_override=body.accused_override,
         )
         return web.json_response(_case_json(case))
 
@@ -91,6 +94,7 @@ async def _undo(request: web.Request, step: Any) -> web.StreamResponse:
             int(request.match_info["case_id"]),
             reason=body.reason,
             now=app[keys.CLOCK].now(),
+            accused_override=body.accused_override,
         )
         return web.json_response(_case_json(case))
 

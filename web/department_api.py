@@ -91,7 +91,12 @@ async def list_departments(request: web.Request) -> web.StreamResponse:
     async with request.app[keys.DB].reader() as session:
         rows = await departments.list_departments(session)
     return web.json_response(
-        {"departments": [{"code": d.code, "name": d.name, "region": d.region} for d in rows]}
+        {
+            "departments": [
+                {"code": d.code, "name": d.name, "region": d.region, "aliases": d.aliases}
+                for d in rows
+            ]
+        }
     )
 
 

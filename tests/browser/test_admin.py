@@ -127,10 +127,24 @@ async def test_admin_creates_a_department_and_its_account_which_logs_in_until_de
     await admin.wait_for_selector("body[data-ready='1']")
     await admin.fill("#dept-form input[name=code]", "jiaoyu")
     await admin.fill("#dept-form input[name=name]", "县教育局")
+    await admin.fill("#dept-form input[name=aliases]", "县教体局、 教体局")
     await admin.fill("#dept-form input[name=region]", "本县")
     await admin.click("#dept-form button[type=submit]")
     await expect(admin.locator("#dept-message")).to_have_text("已新建责任单位：县教育局")
     await expect(admin.locator("#dept-rows tr[data-code='jiaoyu']")).to_contain_text("启用")
+    await expect(admin.locator("#dept-rows tr[data-code='jiaoyu']")).to_contain_text(
+        "县教体局、教体局"
+    )
+    # Another unit's alias is refused, in Chinese, in the edit dialog.
+    await admin.click("#dept-rows tr[data-code='jiaoyu'] button:has-text('更名/简称')")
+    await admin.fill("#rename-form input[name=aliases]", "县教体局、住建局")
+    await admin.click("#rename-form button[type=submit]")
+    await expect(admin.locator("#rename-error")).to_contain_text(
+        "简称/别名“住建局”已被责任单位 zhujian 使用"
+    )
+    await admin.fill("#rename-form input[name=aliases]", "县教体局")
+    await admin.click("#rename-form button[type=submit]")
+    await expect(admin.locator("#dept-rows tr[data-code='jiaoyu']")).not_to_contain_text("教体局、")
 
     await admin.goto(f"{base}/admin/users")
     await admin.wait_for_selector("body[data-ready='1']")

@@ -71,7 +71,7 @@ async def test_officer_assigns_department_replies_petitioner_evaluates(
         **{"t-classification": "suggestion", "t-department": "zhujian"},
     )
     await expect(officer.locator("#t-stage")).to_contain_text("已交办责任单位")
-    await expect(officer.locator("#dp-unit")).to_have_text("县住建局")
+    await expect(officer.locator("#dp-unit")).to_have_text("县住房和城乡建设局")
     await expect(officer.locator("#dp-ack")).to_have_text("未签收")
     await expect(officer.locator("#dp-object-due")).to_have_text("2026-03-09")
     await expect(officer.locator("#dp-actions")).to_be_hidden()  # the bureau does not sign
@@ -85,7 +85,7 @@ async def test_officer_assigns_department_replies_petitioner_evaluates(
     async with dept.expect_navigation():
         await link.click()
     await expect(dept.locator("#department")).to_be_visible()
-    await expect(dept.locator("#dp-unit")).to_have_text("县住建局")
+    await expect(dept.locator("#dp-unit")).to_have_text("县住房和城乡建设局")
     await expect(dept.locator("#transitions")).to_be_hidden()  # no bureau state panel
     await expect(dept.locator("#unmask")).to_have_count(0)
     await expect(dept.locator("#dp-reply-form")).to_be_hidden()  # sign first
@@ -116,7 +116,7 @@ async def test_officer_assigns_department_replies_petitioner_evaluates(
     await petitioner.click("#query-form button[type=submit]")
     await expect(petitioner.locator("#query-result")).to_be_visible()
     await expect(petitioner.locator("#r-stage")).to_have_text("已答复")
-    await expect(petitioner.locator("#r-unit")).to_have_text("县住建局")
+    await expect(petitioner.locator("#r-unit")).to_have_text("县住房和城乡建设局")
     await expect(petitioner.locator("#r-events")).to_contain_text("责任单位签收")
     await expect(petitioner.locator("#e-state")).to_have_text("请在 2026-04-01 前评价。")
     await petitioner.check("#evaluation-form input[value=satisfied]")

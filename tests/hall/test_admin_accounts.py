@@ -78,7 +78,9 @@ async def test_a_taken_code_or_name_is_a_conflict(db: Database) -> None:
     with pytest.raises(Conflict):
         await new_department(db, "zhujian", "另一个住建局")
     with pytest.raises(Conflict):
-        await new_department(db, "zhujian2", "县住建局")
+        await new_department(db, "zhujian2", "县住房和城乡建设局")
+    with pytest.raises(Conflict):  # another department's alias (简称), however spelled
+        await new_department(db, "zhujian2", "縣 住建局")
     dept_id = await new_department(db)
     with pytest.raises(Conflict):
         async with db.transaction() as session:
@@ -88,6 +90,46 @@ async def test_a_taken_code_or_name_is_a_conflict(db: Database) -> None:
     with pytest.raises(NotFound):
         async with db.transaction() as session:
             await department_admin.rename(session, 999, name="某局", region="", by=None, now=NOW)
+
+
+async def test_aliases_are_normalised_unique_on_the_register_and_audited(db: Database) -> None:
+    async with db.transaction() as session:
+        made = await department_admin.create(
+            session,
+            code="jiaoyu",
+            name="县教育局",
+            region="本县",
+            aliases=[" 县教体局 ", "縣教體局", "县教育局", "教\u200b体局"],
+            by=await admin_id(db),
+            now=NOW,
+        )
+    # Stored normalised, each once, never the name itself.
+    assert made.aliases == ["县教体局", "教体局"]
+
+    async def aliases_of_jiaoyu(aliases: list[str]) -> None:
+        async with db.transaction() as session:
+            await department_admin.rename(
+                session, made.id, name="县教育局", region=None, aliases=aliases, by=None, now=NOW
+            )
+
+    for aliases in (["局"], ["很长" * 40], [f"教育{n}" for n in range(11)]):
+        with pytest.raises(InvalidInput) as caught:
+            await aliases_of_jiaoyu(aliases)
+        assert list(caught.value.fields) == ["aliases"]
+    for aliases in (["人社局"], ["县住房和城乡建设局"], ["縣人社局"]):  # another unit's names
+        with pytest.raises(Conflict) as taken:
+            await aliases_of_jiaoyu(aliases)
+        assert taken.value.fields == {"aliases": "taken"}
+    async with db.transaction() as session:
+        await department_admin.rename(
+            session, made.id, name="县教育体育局", region=None, by=None, now=NOW
+        )  # omitted aliases are kept
+        kept = await department_admin.get(session, made.id)
+        assert kept.aliases == ["县教体局", "教体局"]
+    renamed = await audits(db, "department_renamed")
+    assert renamed[-1].detail["after"]["aliases"] == ["县教体局", "教体局"]
+    created = await audits(db, "department_created")
+    assert created[-1].detail["aliases"] == ["县教体局", "教体局"]
 
 
 async def test_a_deactivated_department_keeps_its_cases_but_receives_no_new_one(
@@ -152,7 +194,7 @@ async def test_an_account_is_created_with_an_argon2_password_and_audited(db: Dat
         found = await users.authenticate(session, "jiaoyu-li", PASSWORD)
         rows = {r.user.username: r for r in await account_admin.rows(session)}
     assert found.id == user.id and found.password_hash.startswith("$argon2id$")
-    assert rows["jiaoyu-li"].department == "县人社局"
+    assert rows["jiaoyu-li"].department == "县人力资源和社会保障局"
     assert rows["officer-urban"].lines == ["urban"]
     assert (rows["village-zhangzhuang"].terminal, rows["village-zhangzhuang"].village) == (
         "张庄村信息中心",

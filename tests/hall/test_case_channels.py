@@ -138,14 +138,14 @@ async def test_an_accusation_is_never_routed_to_the_accused_unit(db: Database) -
     who = await principal(db, "officer-urban")
     case_id = await new_case(db)
     await walk(db, case_id, PATHS[S.TRIAGED])
-    # The name of a listed department is that department: 县住建局 accused, 县住建局 refused.
+    # An alias of a listed department is that department: 县住建局 accused, 住建 not its receiver.
     accuse = Change(classification="accusation", accused_name=" 县住建局", department="zhujian")
     before = await event_count(db, case_id)
     for to in (S.ASSIGNED, S.TRANSFERRED):
         with pytest.raises(AccusedUnit) as err:
             async with db.transaction() as session:
                 await transition(session, who, case_id, to, reason="交办", now=MARCH, change=accuse)
-        assert err.value.code == "accused_unit" and "县住建局" in err.value.message
+        assert err.value.code == "accused_unit" and "县住房和城乡建设局" in err.value.message
     assert await event_count(db, case_id) == before
     async with db.reader() as session:
         case = await session.get_one(Case, case_id)

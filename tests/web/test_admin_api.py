@@ -247,7 +247,7 @@ async def test_accounts_are_created_reset_and_deactivated(
     made = as_dict(await admin.post(base, body, status=201))
     assert (await error(admin, "POST", base, body, 409))["code"] == "conflict"
     listed = {u["username"]: u for u in as_dict(await admin.get(base))["users"]}
-    assert listed["renshe-wang"]["department"] == "县人社局"
+    assert listed["renshe-wang"]["department"] == "县人力资源和社会保障局"
     assert listed["officer-urban"]["lines"] == ["urban"]
     assert listed["village-zhangzhuang"]["village"] == "张庄村"
 

@@ -84,7 +84,7 @@ async def test_an_accusation_is_refused_to_its_accused_unit_and_hidden_from_it(
         path, {**assign, "department": "zhujian", "accused_department": "zhujian"}, status=409
     )
     assert isinstance(refused, dict) and refused["error"]["code"] == "accused_unit"
-    assert "县住建局" in refused["error"]["message"]
+    assert "县住房和城乡建设局" in refused["error"]["message"]
     state = await officer.get(path)
     assert isinstance(state, dict)
     assert (state["state"], state["classification"], state["accused"]) == ("triaged", None, None)

@@ -73,7 +73,7 @@ async def test_a_department_sees_and_handles_only_its_cases(
     base = f"/api/cases/{case.id}"
     status = await mine.get(f"{base}/department")
     assert isinstance(status, dict)
-    assert status["department"] == {"code": "zhujian", "name": "县住建局"}
+    assert status["department"] == {"code": "zhujian", "name": "县住房和城乡建设局"}
     assert (status["acknowledged"], status["object_due"], status["may_object"]) == (
         False,
         "2026-03-09",
@@ -151,7 +151,7 @@ async def test_the_petitioner_evaluates_once_through_the_public_routes(
     await mine.post(f"/api/cases/{case.id}/reply", {"outcome": "support", "text": "已发放补偿款"})
     query = await public(anonymous, "/api/public/query", key)
     assert isinstance(query, dict)
-    assert (query["stage"], query["unit"]) == ("已答复", "县住建局")
+    assert (query["stage"], query["unit"]) == ("已答复", "县住房和城乡建设局")
     assert "责任单位签收" in [e["label"] for e in query["events"]]
     wrong = {**key, "query_code": "WRONG1", "grade": "satisfied"}
     await public(anonymous, "/api/public/evaluation", wrong, status=404)

@@ -1,4 +1,4 @@
-// 责任单位管理: list, create, rename, deactivate and reactivate departments.
+// 责任单位管理: list, create, rename (with the aliases, 简称/别名), deactivate and reactivate.
 import { api } from "./http.js";
 import { attempt, button, cell, Status } from "./admin.js";
 
@@ -8,12 +8,21 @@ const renameForm = document.getElementById("rename-form");
 const renameStatus = new Status(null, "rename-error");
 let renaming = null;
 
+// The aliases field: names separated by 、，, ; or spaces (an empty field clears them).
+const aliasList = (text) => text.split(/[、，,;；\s]+/).filter(Boolean);
+
+function body(form) {
+  const data = Object.fromEntries(new FormData(form));
+  return { ...data, aliases: aliasList(data.aliases ?? "") };
+}
+
 function actions(d) {
   const td = cell("");
   td.className = "row-actions";
-  td.append(button("更名", () => {
+  td.append(button("更名/简称", () => {
     renaming = d;
     renameForm.elements.name.value = d.name;
+    renameForm.elements.aliases.value = d.aliases.join("、");
     renameForm.elements.region.value = d.region;
     renameStatus.clear();
     dialog.showModal();
@@ -34,7 +43,8 @@ async function load() {
     ...departments.map((d) => {
       const tr = document.createElement("tr");
       tr.dataset.code = d.code;
-      tr.append(cell(d.code), cell(d.name), cell(d.region), cell(d.accounts), cell(d.open_cases),
+      tr.append(cell(d.code), cell(d.name), cell(d.aliases.join("、")), cell(d.region),
+        cell(d.accounts), cell(d.open_cases),
         cell(d.active ? "启用" : "已停用"), actions(d));
       return tr;
     }),
@@ -44,25 +54,25 @@ async function load() {
 const form = document.getElementById("dept-form");
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const body = Object.fromEntries(new FormData(form));
+  const made = body(form);
   const done = await attempt(status, async () => {
-    await api("POST", "/api/admin/departments", body);
+    await api("POST", "/api/admin/departments", made);
     await load();
-    return `已新建责任单位：${body.name}`;
+    return `已新建责任单位：${made.name}`;
   });
   if (done) form.reset();
 });
 
 renameForm.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const body = Object.fromEntries(new FormData(renameForm));
+  const changed = body(renameForm);
   const done = await attempt(renameStatus, async () => {
-    await api("PUT", `/api/admin/departments/${renaming.id}`, body);
+    await api("PUT", `/api/admin/departments/${renaming.id}`, changed);
     await load();
   });
   if (done) {
     dialog.close();
-    status.ok(`已更名为：${body.name}`);
+    status.ok(`已保存：${changed.name}`);
   }
 });
 document.getElementById("rename-cancel").addEventListener("click", () => dialog.close());

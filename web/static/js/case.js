@@ -44,9 +44,12 @@ if (links) {
       const [path, body] = build(f);
       send(event.target, path, body);
     });
-  on("merge-form", (f) => [`${base}/merge`, { into: f.into.value.trim(), reason: f.reason.value }]);
-  on("undo-merge-form", (f) => [`${base}/undo-merge`, { reason: f.reason.value }]);
-  on("undo-split-form", (f) => [`${base}/undo-split`, { reason: f.reason.value }]);
+  // A supervisor's reason to let a 检举控告 reach its accused unit (the field is theirs only).
+  const override = (f, body) =>
+    f.accused_override?.value.trim() ? { ...body, accused_override: f.accused_override.value } : body;
+  on("merge-form", (f) => [`${base}/merge`, override(f, { into: f.into.value.trim(), reason: f.reason.value })]);
+  on("undo-merge-form", (f) => [`${base}/undo-merge`, override(f, { reason: f.reason.value })]);
+  on("undo-split-form", (f) => [`${base}/undo-split`, override(f, { reason: f.reason.value })]);
   on("split-form", (f) => {
     const [kind, id] = f.item.value.split(":");
     return [`${base}/split`, { [`${kind}_id`]: Number(id), summary: f.summary.value, reason: f.reason.value }];
@@ -106,9 +109,14 @@ if (panel) {
       if (body.legal_channel === "other") body.legal_channel_note = value("t-channel-note");
     }
     if (body.classification === "accusation") {
-      if (value("t-accused-department")) body.accused_department = value("t-accused-department");
-      else if (value("t-accused-name")) body.accused_name = value("t-accused-name");
+      // Picked from the register (or typed as one of its names): the department's code.
+      const typed = value("t-accused-name").trim();
+      const picked = value("t-accused-department") || registerCodes.get(typed);
+      if (picked) body.accused_department = picked;
+      else if (typed) body.accused_name = typed;
     }
+    const overrideReason = document.getElementById("t-override")?.value.trim();
+    if (overrideReason) body.accused_override = overrideReason;
     try {
       await api("POST", path, body);
       location.reload();
@@ -271,7 +279,9 @@ if (departmentPanel) {
   }, () => {});
 }
 
-// The department choices: of a transfer or assignment (转送、交办), and of an accused unit.
+// The department register: the choices of a transfer or assignment (转送、交办), and of an
+// accused unit, named with its aliases (简称); a typed name or alias maps to the department.
+const registerCodes = new Map();
 const departmentSelects = ["t-department", "t-accused-department"]
   .map((id) => document.getElementById(id))
   .filter(Boolean);
@@ -282,10 +292,20 @@ if (departmentSelects.length) {
         ...data.departments.map((d) => {
           const option = document.createElement("option");
           option.value = d.code;
-          option.textContent = d.name;
+          option.textContent = d.aliases.length ? `${d.name}（${d.aliases.join("、")}）` : d.name;
           return option;
         }),
       );
+    }
+    const units = document.getElementById("t-accused-units");
+    for (const d of data.departments) {
+      for (const name of [d.name, ...d.aliases]) {
+        registerCodes.set(name, d.code);
+        const option = document.createElement("option");
+        option.value = name;
+        if (name !== d.name) option.label = d.name;
+        units?.append(option);
+      }
     }
   }, () => {}); // 403: this account does not route cases
 }
