@@ -9,6 +9,13 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 _PHONE_RE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
+# Two-character family names (复姓) still in use; a two-character name is never one of them
+# (司马 is 司 + 马), so only longer names are read this way.
+COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 诸葛 上官 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 端木 澹台 公冶 "
+    "宗政 濮阳 淳于 单于 太叔 申屠 钟离 闻人 万俟 呼延 赫连 南宫 西门 百里 东郭 独孤 司空 鲜于 "
+    "闾丘 左丘 梁丘 第五 拓跋 完颜 耶律".split()
+)
 # Runs of digits long enough to be an identity, phone or account number inside free text.
 _NUMBER_RUN = re.compile(r"\d[\dXx-]{5,}[\dXx]")
 
@@ -61,10 +68,12 @@ def mask_phone(value: str) -> str:
 
 
 def mask_name(value: str) -> str:
-    """Keep the family name (first character): 张*, 欧阳** becomes 欧**."""
-    if not value:
-        return ""
-    return value[0] + "*" * max(1, len(value) - 1)
+    """The family name and one `*`, whatever the length of the name (张三, 张小明 → 张*); a
+    compound family name is kept whole (欧阳娜娜 → 欧阳*); an empty name → `*`."""
+    name = value.strip()
+    if len(name) > 2 and name[:2] in COMPOUND_SURNAMES:
+        return name[:2] + "*"
+    return name[:1] + "*"
 
 
 def mask_snippet(text: str, limit: int = 60) -> str:

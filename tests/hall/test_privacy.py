@@ -45,4 +45,18 @@ def test_masks_keep_only_what_identifies_nobody() -> None:
     assert mask_id_number("11010519491231002X") == "110***********002X"
     assert mask_phone("13800138000") == "138****8000"
     assert mask_name("张三") == "张*"
-    assert mask_name("欧阳娜娜") == "欧***"
+
+
+def test_a_masked_name_does_not_tell_the_length_of_the_name() -> None:
+    for name in ("赵二", "赵小明", "赵某某某", " 赵小明 "):
+        assert mask_name(name) == "赵*", name
+    assert mask_name("") == "*"
+    assert mask_name("   ") == "*"
+
+
+def test_a_compound_family_name_is_kept_whole() -> None:
+    for name in ("欧阳娜", "欧阳娜娜", "司马光", "诸葛孔明", "上官婉儿", "令狐冲"):
+        assert mask_name(name) == name[:2] + "*", name
+    # Two characters are a one-character family name and a given name: 司马 is 司 + 马.
+    assert mask_name("司马") == "司*"
+    assert mask_name("欧阳") == "欧*"
