@@ -54,10 +54,44 @@ def _ticket_status(ticket: Ticket, line: Line, position: int, estimate_s: int) -
     }
 
 
+# Roles that follow queue tickets (REST status and the `ticket:<id>` topic). The display board
+# shows numbers and rooms through its `board` topic only; a department handles cases, not places
+# in the hall's queue.
+TICKET_READERS = frozenset(
+    {Role.TERMINAL, Role.OFFICER, Role.DESK, Role.LEADER, Role.SUPERVISOR, Role.ADMIN}
+)
+# Roles that watch the hall's display board (the `/board` page and the `board` topic).
+BOARD_ROLES = frozenset({Role.DISPLAY, Role.DESK, Role.SUPERVISOR, Role.ADMIN})
+
+
+def may_watch_board(who: Principal) -> None:
+    """`forbidden` unless `who` watches the display board."""
+    if who.role not in BOARD_ROLES:
+        raise Forbidden("无权查看叫号屏")
+
+
+async def holds_query_code(session: AsyncSession, who: Principal, ticket: Ticket) -> bool:
+    """Whether `who` registered the ticket and so hands the petitioner its query code (查询码):
+    the terminal station of a remote ticket, the account that registered a walk-in (the first
+    ticket of a transfer chain). Nobody else reads it from the queue: staff print it on the
+    acceptance notice, the petitioner uses it on the public query."""
+    if ticket.terminal_id is not None:
+        return who.role == Role.TERMINAL and who.terminal_id == ticket.terminal_id
+    first = ticket
+    seen = {first.id}
+    while first.transferred_from_id is not None and first.transferred_from_id not in seen:
+        seen.add(first.transferred_from_id)
+        first = await session.get_one(Ticket, first.transferred_from_id)
+    return first.created_by is not None and first.created_by == who.user_id
+
+
 async def ticket_status(
     session: AsyncSession, who: Principal, ticket_id: int, *, handle_default_s: int
 ) -> dict[str, Any]:
-    """The status a terminal sees of its own ticket (staff may look at any)."""
+    """The status of a ticket: a terminal sees its own tickets, staff any; a finished ticket
+    carries its case number and query code for the one who registered it only."""
+    if who.role not in TICKET_READERS:
+        raise Forbidden("无权查看排队号")
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
         raise NotFound(f"排队号 {ticket_id} 不存在")
@@ -69,8 +103,9 @@ async def ticket_status(
     handle = await positions.average_handle_s(session, line.id, default_s=handle_default_s)
     pos = await positions.position(session, ticket, handle_s=handle)
     status = _ticket_status(ticket, line, pos.position, pos.estimate_s)
-    if ticket.state == TicketState.DONE:
-        # What the terminal shows at the end, also for one that missed the visit_ended event.
+    if ticket.state == TicketState.DONE and await holds_query_code(session, who, ticket):
+        # What the terminal shows at the end of the visit (the visit_ended event does not carry
+        # the code: every follower of the topic would read it).
         case = await session.get_one(Case, ticket.case_id)
         status |= {"case_number": case.number, "query_code": case.query_code}
     elif ticket.state == TicketState.SERVING:

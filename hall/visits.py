@@ -157,6 +157,21 @@ async def may_join(session: AsyncSession, who: Principal, visit_id: int) -> Visi
     raise Forbidden("无权加入该接访")
 
 
+# Roles that follow any visit's events (peer states, end, recording) without taking part.
+OVERSEERS = frozenset({Role.LEADER, Role.SUPERVISOR, Role.ADMIN})
+
+
+async def may_watch(session: AsyncSession, who: Principal, visit_id: int) -> Visit:
+    """The visit whose events (`visit:<id>` topic) `who` may follow: leaders, supervisors and
+    admins any; its officer and its terminal while it is live; no other role (the display
+    board, a department, the desk)."""
+    if who.role in OVERSEERS:
+        return await get_visit(session, visit_id)
+    if who.role not in (Role.OFFICER, Role.TERMINAL):
+        raise Forbidden("无权关注该接访")
+    return await may_join(session, who, visit_id)
+
+
 async def _own_live_visit(session: AsyncSession, officer: Principal, visit_id: int) -> Visit:
     visit = await get_visit(session, visit_id)
     if visit.officer_id != officer.user_id:

@@ -13,6 +13,8 @@ from signaling.messages import Join, Leave, Offer, Ping, Subscribe, Unsubscribe
 from signaling.session import Connection, Handler
 
 logger = logging.getLogger(__name__)
+# Roles that serve visits and so have an `officer:<own id>` state channel.
+SERVING = frozenset({Role.OFFICER, Role.LEADER})
 
 
 class UnknownRoom(NotFound):
@@ -51,7 +53,7 @@ async def on_subscribe(conn: Connection, frame: Subscribe) -> None:
             line = await live.may_watch_line(session, conn.principal, key)
             snapshot = ("queue", await live.line_snapshot(session, line))
         elif kind == "officer":
-            if int(key) != conn.principal.user_id:
+            if conn.principal.role not in SERVING or int(key) != conn.principal.user_id:
                 raise Forbidden("只能订阅自己的接访人员频道")
             row = await officers.status_of(session, int(key), now=ctx.clock.now())
             snapshot = (
@@ -64,6 +66,7 @@ async def on_subscribe(conn: Connection, frame: Subscribe) -> None:
                 },
             )
         elif kind == "board":
+            live.may_watch_board(conn.principal)
             snapshot = (
                 "board",
                 {
@@ -72,10 +75,7 @@ async def on_subscribe(conn: Connection, frame: Subscribe) -> None:
                 },
             )
         elif kind == "visit":
-            visit = await visits.get_visit(session, int(key))
-            staff = conn.principal.role in (Role.SUPERVISOR, Role.ADMIN, Role.LEADER)
-            if not staff:
-                await visits.may_join(session, conn.principal, visit.id)
+            await visits.may_watch(session, conn.principal, int(key))
     conn.subscribe(frame.topic)
     conn.reply("subscribed", frame.ref, topic=frame.topic)
     if snapshot is not None:

@@ -408,7 +408,7 @@ def setup(app: web.Application) -> None:
         {"terminal", "desk", "supervisor", "admin"},
     )
     add_route(app, "GET", "/api/terminal/tickets", terminal_tickets, {"terminal"})
-    add_route(app, "GET", "/api/tickets/{ticket_id:\\d+}", get_ticket, ANY_USER)
+    add_route(app, "GET", "/api/tickets/{ticket_id:\\d+}", get_ticket, live.TICKET_READERS)
     add_route(app, "POST", "/api/queue/call-next", call_next, officers)
     add_route(app, "PUT", "/api/visits/{visit_id:\\d+}/notes", save_notes, officers)
     add_route(app, "POST", "/api/visits/{visit_id:\\d+}/end", end_visit, officers)

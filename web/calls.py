@@ -215,10 +215,10 @@ class CallService:
                 settings=self.queue.settings,
             )
             ticket = await session.get_one(Ticket, visit.ticket_id)
+        # No query code here: every follower of the topic would read it; the terminal reads it
+        # from its ticket's status (`hall.live.holds_query_code`).
         self.bus.publish(
-            f"ticket:{ticket.id}",
-            "visit_ended",
-            {"case_number": case.number, "query_code": case.query_code, "outcome": outcome},
+            f"ticket:{ticket.id}", "visit_ended", {"case_number": case.number, "outcome": outcome}
         )
         self.bus.publish(f"visit:{visit_id}", "visit_ended", {"case_number": case.number})
         await self._close_room(visit_id, case.id)

@@ -332,5 +332,5 @@ def setup(app: web.Application) -> None:
     add_route(app, "PUT", "/api/lines/{code}/auto-offer", set_auto_offer, {"supervisor", "admin"})
     add_route(app, "GET", "/api/queues", all_queues, DESK)
     add_route(app, "GET", "/desk", desk_page, {"desk", "supervisor", "admin"})
-    add_route(app, "GET", "/board", board_page, {"display", "desk", "supervisor", "admin"})
+    add_route(app, "GET", "/board", board_page, live.BOARD_ROLES)
     add_route(app, "GET", "/tickets/{ticket_id:\\d+}/print", ticket_print, DESK)

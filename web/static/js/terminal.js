@@ -128,8 +128,11 @@ client.addEventListener("ticket_status", (ev) => {
 });
 client.addEventListener("visit_started", (ev) => startCall(ev.detail.data.room));
 client.addEventListener("visit_ended", async (ev) => {
+  if (ev.detail.topic !== ticketTopic) return;
   await stopCall();
-  showFinished(ev.detail.data);
+  // The event names the case only: the query code is read from the ticket, which only the
+  // terminal that registered it may see.
+  showFinished(await api("GET", `/api/tickets/${ticketId}`));
 });
 client.addEventListener("visit_missed", async (ev) => {
   const d = ev.detail.data;
