@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import accusations, audit, legal_channels, recordings
+from hall import accusations, audit, legal_channels, recordings, timeline
 from hall.accusations import Accused
 from hall.errors import Forbidden, NotFound
 from hall.model import (
@@ -23,17 +23,12 @@ from hall.model import (
     Ticket,
     User,
     Village,
-    Visibility,
     Visit,
 )
 from hall.parties import PartyView, party_views
 from hall.privacy import mask_id_number, mask_phone
 from hall.users import Principal
 
-# Staff-visibility events a department still sees on its case: its own handling steps.
-DEPARTMENT_EVENT_KINDS = frozenset(
-    {"department_acknowledged", "department_objected", "supervision_opened", "supervision_feedback"}
-)
 STAFF_ROLES = (Role.OFFICER, Role.DESK, Role.LEADER, Role.SUPERVISOR, Role.ADMIN)
 # Roles that may see a petitioner's identity number and phone in full (each read audited).
 UNMASK_ROLES = (Role.OFFICER, Role.DESK, Role.LEADER, Role.SUPERVISOR, Role.ADMIN)
@@ -78,7 +73,7 @@ class CaseView:
     line: Line
     petitioner: PetitionerView
     events: list[CaseEvent]
-    visits: list[VisitView]
+    visits: list[VisitView]  # with the recordings the reader may play
     # 检举控告: the accused unit, None for a department account (restricted data).
     accused: Accused | None
     legal_channel: str | None
@@ -87,6 +82,8 @@ class CaseView:
     merged_cases: list[Case]  # cases merged into this one (transitively) the reader may read
     merged_into: Case | None  # the case this one is merged into
     split_from: Case | None  # the case this one was split out of
+    # Which of those linked cases the reader may open (the page links these only).
+    openable: frozenset[int] = frozenset()
 
 
 def may_read(who: Principal, case: Case) -> bool:
@@ -146,26 +143,15 @@ async def case_view(session: AsyncSession, who: Principal, case_id: int) -> Case
     line = await session.get_one(Line, case.line_id)
     person = await session.get_one(Petitioner, case.petitioner_id)
     village = await session.get(Village, person.village_id) if person.village_id else None
-    events = list(
-        await session.scalars(
-            select(CaseEvent)
-            .where(CaseEvent.case_id == case.id, CaseEvent.visibility != Visibility.RESTRICTED)
-            .order_by(CaseEvent.seq)
-        )
+    events = timeline.readable_events(
+        who,
+        list(
+            await session.scalars(
+                select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
+            )
+        ),
+        accusation=case.classification == Classification.ACCUSATION,
     )
-    if who.role == Role.DEPARTMENT:
-        # A department reads what the petitioner may read plus its own handling, never the
-        # bureau's internal notes (a 检举控告 must not reach the accused unit through them).
-        events = [
-            e
-            for e in events
-            if e.visibility in (Visibility.PUBLIC, Visibility.PETITIONER)
-            or e.kind in DEPARTMENT_EVENT_KINDS
-            or (e.kind == "state_changed" and e.actor_id == who.user_id)
-        ]
-        if case.classification == Classification.ACCUSATION:
-            # The evidence of a 检举控告 is not the department's: neither are its traces.
-            events = [e for e in events if e.kind != "document_added"]
     merged_cases = await readable_merged(session, who, case.id)
     numbers = {c.id: c.number for c in merged_cases}
     case_ids = [case.id, *numbers]
@@ -175,15 +161,19 @@ async def case_view(session: AsyncSession, who: Principal, case_id: int) -> Case
         .where(Visit.case_id.in_(case_ids))
         .order_by(Visit.id)
     )
+    # Listed only where the reader may play them: the page links every one it lists.
+    playable = {c.id for c in (case, *merged_cases) if recordings.may_play(who, c)}
     all_recordings = [r for cid in case_ids for r in await recordings.for_case(session, cid)]
     visits = [
         VisitView(
             visit=visit,
             officer=officer,
-            recordings=[r for r in all_recordings if r.visit_id == visit.id],
+            recordings=[
+                r for r in all_recordings if r.visit_id == visit.id and r.case_id in playable
+            ],
             case_number=numbers.get(visit.case_id, ""),
-            # A department reads a merged case's visits, not the bureau's notes of them.
-            notes="" if who.role == Role.DEPARTMENT and visit.case_id != case.id else visit.notes,
+            # The notes are the staff-only `note` event: the bureau's, never a department's.
+            notes=visit.notes if timeline.reads_staff_events(who) else "",
         )
         for visit, officer in rows
     ]
@@ -197,6 +187,8 @@ async def case_view(session: AsyncSession, who: Principal, case_id: int) -> Case
         TicketView(ticket=t, line=name, case_number=numbers.get(t.case_id, case.number))
         for t, name in ticket_rows
     ]
+    merged_into = await session.get(Case, case.merged_into_id) if case.merged_into_id else None
+    split_from = await session.get(Case, case.split_from_id) if case.split_from_id else None
     return CaseView(
         case=case,
         line=line,
@@ -214,8 +206,11 @@ async def case_view(session: AsyncSession, who: Principal, case_id: int) -> Case
         parties=await party_views(session, case.id),
         tickets=tickets,
         merged_cases=merged_cases,
-        merged_into=await session.get(Case, case.merged_into_id) if case.merged_into_id else None,
-        split_from=await session.get(Case, case.split_from_id) if case.split_from_id else None,
+        merged_into=merged_into,
+        split_from=split_from,
+        openable=frozenset(
+            c.id for c in (*merged_cases, merged_into, split_from) if c and _may_read(who, c)
+        ),
     )
 
 

@@ -167,6 +167,14 @@ async def for_case(session: AsyncSession, case_id: int) -> list[Recording]:
     return list(rows)
 
 
+def may_play(who: Principal, case: Case) -> bool:
+    """Whether `who` may play or download the recordings of `case`: leaders, supervisors,
+    admins, and officers of the case's line (the case page links them for these only)."""
+    if who.role not in PLAYBACK_ROLES:
+        return False
+    return who.role != Role.OFFICER or case.line_id in who.line_ids
+
+
 async def open_for_playback(
     session: AsyncSession,
     who: Principal,
@@ -181,11 +189,7 @@ async def open_for_playback(
     row = await session.get(Recording, recording_id)
     if row is None:
         raise NotFound(f"录音录像 {recording_id} 不存在")
-    allowed = who.role in PLAYBACK_ROLES
-    if allowed and who.role == Role.OFFICER:
-        case = await session.get_one(Case, row.case_id)
-        allowed = case.line_id in who.line_ids
-    if not allowed:
+    if not may_play(who, await session.get_one(Case, row.case_id)):
         raise Forbidden("无权查看该录音录像")
     if row.state != RecordingState.READY:
         raise NotFound(f"录音录像 {recording_id} 尚未处理完成（{row.state}）")

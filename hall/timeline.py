@@ -1,4 +1,5 @@
-"""The case timeline: append-only events chained by SHA-256 so that an edit is detectable."""
+"""The case timeline: append-only events chained by SHA-256 so that an edit is detectable, and
+which of its events each reader sees."""
 
 from __future__ import annotations
 
@@ -12,9 +13,66 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall.model import CaseEvent, Visibility
+from hall.model import CaseEvent, Role, Visibility
+from hall.users import Principal
 
 GENESIS = "0" * 64
+
+# Kinds that are the bureau's internal work, never shown outside its staff whatever visibility an
+# event was stored with: the officer's visit notes (接谈记录, which may quote identity numbers and
+# phones), interruptions, repeat checks naming other people's cases, queue moves, recordings, the
+# accused unit of a 检举控告.
+STAFF_ONLY_KINDS = frozenset(
+    {
+        "note",
+        "visit_interrupted",
+        "repeat_linked",
+        "repeat_overridden",
+        "repeat_flagged",
+        "ticket_transferred",
+        "transfer_undone",
+        "recording_ready",
+        "recording_salvaged",
+        "recording_quarantined",
+        "accused_unit_recorded",
+    }
+)
+# Staff-visibility kinds a department still sees on a case it handles: its own handling steps.
+DEPARTMENT_KINDS = frozenset(
+    {"department_acknowledged", "department_objected", "supervision_opened", "supervision_feedback"}
+)
+# Roles of the bureau's staff: they read every event but restricted ones, and the visit notes.
+STAFF_ROLES = frozenset({Role.OFFICER, Role.DESK, Role.LEADER, Role.SUPERVISOR, Role.ADMIN})
+
+
+def reads_staff_events(who: Principal) -> bool:
+    """Whether `who` reads the bureau's staff-only events and visit notes (staff roles only)."""
+    return who.role in STAFF_ROLES
+
+
+def readable_events(
+    who: Principal, events: list[CaseEvent], *, accusation: bool
+) -> list[CaseEvent]:
+    """The events of a case's timeline `who` is shown on the case page. Staff: all but restricted
+    ones. A department: what the petitioner may read plus its own handling steps (its
+    acknowledgement, objection, supervision, its own state changes), never a staff-only kind,
+    and for a 检举控告 no trace of the evidence (`document_added`). Nobody else: none."""
+    shown = [e for e in events if e.visibility != Visibility.RESTRICTED]
+    if reads_staff_events(who):
+        return shown
+    if who.role != Role.DEPARTMENT:
+        return []
+    return [
+        e
+        for e in shown
+        if e.kind not in STAFF_ONLY_KINDS
+        and not (accusation and e.kind == "document_added")
+        and (
+            e.visibility in (Visibility.PUBLIC, Visibility.PETITIONER)
+            or e.kind in DEPARTMENT_KINDS
+            or (e.kind == "state_changed" and e.actor_id == who.user_id)
+        )
+    ]
 
 
 def event_hash(

@@ -8,13 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from hall import users
+from hall import recordings, users
 from hall.db import Database
 from hall.demo import DEMO_PASSWORD
 from hall.model import User
@@ -167,3 +168,36 @@ def behind_proxy(config: Config, **throttle: Any) -> Config:
         web=dataclasses.replace(config.web, trust_forwarded_for=True),
         throttle=dataclasses.replace(config.throttle, **throttle),
     )
+
+
+async def ready_recording(db_url: str, directory: Path, *, case_id: int, visit_id: int) -> int:
+    """A ready composite recording of the visit, through the recording rows' own use cases (a
+    small file stands for the media): for pages and routes that list or play recordings."""
+    media = directory / f"visit-{visit_id}-composite.webm"
+    media.parent.mkdir(parents=True, exist_ok=True)
+    media.write_bytes(b"\x1a\x45\xdf\xa3" + b"\x00" * 64)
+    db = Database(db_url)
+    try:
+        async with db.transaction() as session:
+            row = await recordings.add(
+                session,
+                visit_id=visit_id,
+                case_id=case_id,
+                kind="composite",
+                participant="composite",
+                path=str(media),
+                now=T0,
+            )
+            await recordings.mark_ready(
+                session,
+                row.id,
+                path=str(media),
+                duration_s=1.0,
+                size_bytes=68,
+                sha256="0" * 64,
+                streams={},
+                now=T0,
+            )
+            return row.id
+    finally:
+        await db.close()

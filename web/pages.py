@@ -171,6 +171,11 @@ async def cases_page(request: web.Request) -> dict[str, Any]:
     return _context(request, cases=rows)
 
 
+def _allowed(request: web.Request, route: str) -> bool:
+    """Whether the caller's role may use `route` (a route table key, `METHOD /path`)."""
+    return principal(request).role in request.app[keys.POLICIES][route]
+
+
 @aiohttp_jinja2.template("case.html")
 async def case_page(request: web.Request) -> dict[str, Any]:
     case_id = int(request.match_info["case_id"])
@@ -187,6 +192,9 @@ async def case_page(request: web.Request) -> dict[str, Any]:
         request,
         view=view,
         may_link=case_states.may_transition(who, view.case),
+        # Panels whose data come from routes the reader's role may use (the route table says).
+        may_transition=_allowed(request, "GET /api/cases/{case_id}/transitions"),
+        may_read_deadlines=_allowed(request, "GET /api/cases/{case_id}/deadlines"),
         documents=papers,
         merged_numbers={c.id: c.number for c in view.merged_cases},
         may_upload=who.role in documents.STAFF_UPLOADERS,

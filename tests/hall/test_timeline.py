@@ -1,4 +1,4 @@
-"""The case timeline's hash chain detects an edited event."""
+"""The case timeline's hash chain detects an edited event; each reader sees its own events."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from sqlalchemy import select, update
 from hall.db import Database
 from hall.model import CaseEvent, Channel, Visibility
 from hall.registration import register
-from hall.timeline import append_event, verify_chain
+from hall.timeline import append_event, readable_events, verify_chain
+from hall.users import Principal
 from tests.hall.test_registration import GOOD
 from tests.support import QS, T0, principal
 
@@ -41,3 +42,43 @@ async def test_edited_event_breaks_the_chain(db: Database) -> None:
         seqs = list(await session.scalars(select(CaseEvent.seq).order_by(CaseEvent.seq)))
     assert seqs == [1, 2, 3, 4]
     assert [(b.seq, b.reason) for b in breaks] == [(3, "content does not match its hash")]
+
+
+async def test_a_department_is_shown_no_staff_only_kind_whatever_its_visibility(
+    db: Database,
+) -> None:
+    desk = await principal(db, "desk")
+    department = await principal(db, "dept-zhujian")
+    board = await principal(db, "hall-board")
+    stored = [
+        ("note", Visibility.PETITIONER),  # a staff-only kind stored too widely stays staff-only
+        ("note", Visibility.STAFF),
+        ("visit_ended", Visibility.PETITIONER),
+        ("ticket_transferred", Visibility.STAFF),
+        ("department_acknowledged", Visibility.STAFF),
+        ("accused_unit_recorded", Visibility.RESTRICTED),
+        ("document_added", Visibility.PETITIONER),
+    ]
+    async with db.transaction() as session:
+        done = await register(session, desk, GOOD, channel=Channel.WALK_IN, now=T0, settings=QS)
+        for kind, visibility in stored:
+            await append_event(
+                session,
+                case_id=done.case.id,
+                kind=kind,
+                at=T0,
+                actor_id=desk.user_id,
+                visibility=visibility,
+                data={"text": "内部"},
+            )
+        events = list(
+            await session.scalars(select(CaseEvent).where(CaseEvent.case_id == done.case.id))
+        )
+
+    def kinds(who: Principal, *, accusation: bool = False) -> list[str]:
+        return [e.kind for e in readable_events(who, events, accusation=accusation)][1:]
+
+    assert kinds(desk) == [k for k, v in stored if v != Visibility.RESTRICTED]
+    assert kinds(department) == ["visit_ended", "department_acknowledged", "document_added"]
+    assert kinds(department, accusation=True) == ["visit_ended", "department_acknowledged"]
+    assert readable_events(board, events, accusation=False) == []

@@ -3,14 +3,16 @@ supervision and a leader's ownership; the petitioner's public evaluation; role c
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Mapping
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.conftest import ClientFactory
-from tests.support import Client, HttpClient
-from tests.web.test_case_transitions import Filed, FixedClock, file_case
+from tests.document_fixtures import png, upload, upload_form
+from tests.support import Client, HttpClient, ready_recording, valid_id_number
+from tests.web.test_case_transitions import NOTE, PHONE, Filed, FixedClock, file_case
 from web.app import create_app
 from web.config import Config
 
@@ -170,3 +172,98 @@ async def test_the_petitioner_evaluates_once_through_the_public_routes(
     assert isinstance(query, dict)
     assert "满意度评价" in [e["label"] for e in query["events"]]
     assert "谢谢" not in str(query)
+
+
+async def assign(officer: Client, case_id: int) -> None:
+    """Triage the case and assign it to 县住建局 (a 申诉求决 of sub-type 1)."""
+    path = f"/api/cases/{case_id}/transitions"
+    await officer.post(path, {"to": "triaged", "reason": "分流"})
+    await officer.post(
+        path,
+        {
+            "to": "assigned",
+            "reason": "交办",
+            "department": "zhujian",
+            "classification": "claim",
+            "claim_type": 1,
+        },
+    )
+
+
+ID_NUMBER_7 = valid_id_number("41010219800101007")  # the petitioner of file_case(..., 7)
+
+
+async def visited_case(client_as: ClientFactory, config: Config) -> tuple[Filed, int, str]:
+    """A walk-in case with an ended visit whose notes name the petitioner's identity number and
+    phone, assigned to 县住建局; returns the case, its visit and the notes."""
+    case = await file_case(await client_as("desk"), config, 7)
+    officer = await client_as("officer-urban")
+    called = await officer.post("/api/queue/call-next", status=201)
+    assert isinstance(called, dict) and called["case"]["id"] == case.id
+    notes = f"内部研判：来访人身份证号 {ID_NUMBER_7}，电话 {PHONE}，情绪激动需重点关注"
+    await officer.post(
+        f"/api/visits/{called['visit_id']}/end", {"outcome": "transferred", "notes": notes}
+    )
+    await assign(officer, case.id)
+    return case, int(called["visit_id"]), notes
+
+
+async def test_a_department_never_reads_the_bureaus_visit_notes(
+    client_as: ClientFactory, config: Config
+) -> None:
+    case, _, notes = await visited_case(client_as, config)
+    secrets = (notes, ID_NUMBER_7, PHONE, "接谈记录", NOTE)
+    officer = await client_as("officer-urban")
+    staff_page = await (await officer.http.get(f"/cases/{case.id}")).text()
+    assert notes in staff_page and "接谈记录" in staff_page
+    staff_json = await officer.get(f"/api/cases/{case.id}")
+    assert isinstance(staff_json, dict)
+    assert "note" in [e["kind"] for e in staff_json["events"]]
+    mine = await client_as("dept-zhujian")
+    resp = await mine.http.get(f"/cases/{case.id}")
+    assert resp.status == 200
+    page = await resp.text()
+    assert case.number in page
+    for secret in secrets:
+        assert secret not in page, secret
+    # The JSON a department reads of its case; the staff case JSON is not for it.
+    await mine.get(f"/api/cases/{case.id}", status=403)
+    for path in (f"/api/cases/{case.id}/department", f"/api/cases/{case.id}/documents"):
+        resp = await mine.http.get(path)
+        assert resp.status == 200, path
+        body = await resp.text()
+        for secret in secrets:
+            assert secret not in body, (path, secret)
+
+
+async def test_the_case_page_links_only_what_its_reader_may_open(
+    client_as: ClientFactory, config: Config
+) -> None:
+    """A department (and the desk, which plays no recording) is shown no link that answers 403:
+    no recording, no merged case it may not read; its shared documents stay."""
+    case, visit_id, _ = await visited_case(client_as, config)
+    await ready_recording(
+        config.hall.resolved_database_url(),
+        config.recording.directory,
+        case_id=case.id,
+        visit_id=visit_id,
+    )
+    desk = await client_as("desk")
+    form = upload_form(png(), "photo.png", visibility="petitioner")
+    shared = await upload(desk, case.id, form)
+    other = await file_case(desk, config, 8)
+    officer = await client_as("officer-urban")
+    await officer.post(f"/api/cases/{other.id}/merge", {"into": case.number, "reason": "同一事项"})
+    staff_page = await (await officer.http.get(f"/cases/{case.id}")).text()
+    assert "/recordings/" in staff_page and f'href="/cases/{other.id}"' in staff_page
+    for username in ("dept-zhujian", "desk"):
+        reader = desk if username == "desk" else await client_as(username)
+        page = await (await reader.http.get(f"/cases/{case.id}")).text()
+        assert other.number in page  # the merged case is named
+        assert f"/documents/{shared['id']}/file" in page
+        assert "/recordings/" not in page, username
+        links = set(re.findall(r'(?:href|src)="(/[^"]*)"', page)) - {"/static/css/hall.css"}
+        assert links, username
+        for link in sorted(links):
+            resp = await reader.http.get(link, allow_redirects=False)
+            assert resp.status < 400, (username, link, resp.status)

@@ -8,21 +8,19 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 
-from hall import recordings
 from hall.db import Database
 from hall.model import Case, Ticket
 from hall.notices import NoticeKind
 from signaling.messages import TOPIC_PATTERN
 from tests.conftest import ClientFactory
 from tests.document_fixtures import png, upload, upload_form
-from tests.support import Client, HttpClient, registration, valid_id_number
-from tests.web.test_case_transitions import MARCH
+from tests.support import Client, HttpClient, ready_recording, registration, valid_id_number
 from tests.web.test_case_transitions import server as server  # the app on a fixed March 2026 clock
+from tests.web.test_department_api import assign
 from web import keys
 from web.app import DEMO_LOGINS
 from web.config import Config
@@ -157,19 +155,10 @@ async def route_case(client_as: ClientFactory, config: Config, case: Finished) -
     """Assign the case to 县住建局 and accept it (the acceptance notice exists), add a document
     shared with the petitioner, a supervision and a ready recording: every route has a target."""
     officer = await client_as("officer-urban")
-    path = f"/api/cases/{case.case_id}/transitions"
-    await officer.post(path, {"to": "triaged", "reason": "分流"})
+    await assign(officer, case.case_id)
     await officer.post(
-        path,
-        {
-            "to": "assigned",
-            "reason": "交办",
-            "department": "zhujian",
-            "classification": "claim",
-            "claim_type": 1,
-        },
+        f"/api/cases/{case.case_id}/transitions", {"to": "accepted", "reason": "受理"}
     )
-    await officer.post(path, {"to": "accepted", "reason": "受理"})
     desk = await client_as("desk")
     doc = await upload(desk, case.case_id, upload_form(png(), "photo.png", visibility="petitioner"))
     case.document_id = int(str(doc["id"]))
@@ -181,33 +170,12 @@ async def route_case(client_as: ClientFactory, config: Config, case: Finished) -
     )
     assert isinstance(opened, dict)
     case.supervision_id = int(opened["id"])
-    media = Path(config.recording.directory) / f"walk-{case.visit_id}.webm"
-    media.write_bytes(b"\x1a\x45\xdf\xa3" + b"\x00" * 64)
-    db = Database(config.hall.resolved_database_url())
-    try:
-        async with db.transaction() as session:
-            row = await recordings.add(
-                session,
-                visit_id=case.visit_id,
-                case_id=case.case_id,
-                kind="composite",
-                participant="composite",
-                path=str(media),
-                now=MARCH,
-            )
-            await recordings.mark_ready(
-                session,
-                row.id,
-                path=str(media),
-                duration_s=1.0,
-                size_bytes=68,
-                sha256="0" * 64,
-                streams={},
-                now=MARCH,
-            )
-            case.recording_id = row.id
-    finally:
-        await db.close()
+    case.recording_id = await ready_recording(
+        config.hall.resolved_database_url(),
+        config.recording.directory,
+        case_id=case.case_id,
+        visit_id=case.visit_id,
+    )
 
 
 async def facts(config: Config, case_id: int, ticket_id: int, visit_id: int) -> Finished:
