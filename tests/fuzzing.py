@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import aiohttp
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import strategies as st
+from yarl import URL
 
 from signaling.messages import CLIENT_TYPES
+from tests.support import HttpClient, login
 from web import keys
+from web.app import DEMO_LOGINS
 
 # Routes the fuzzers leave alone: the login form (its throttle would lock the fuzzing accounts
 # out), logout (it would end the fuzzing session), the WebSocket (fuzzed frame by frame) and
@@ -286,3 +291,100 @@ def required_fields(status: int, body: bytes) -> list[str]:
         return []
     fields = json.loads(body)["error"].get("fields", {})
     return sorted(str(name) for name in fields if "." not in str(name))
+
+
+@dataclass
+class Fuzzer:
+    """A running app's test server, one logged-in client per role of the demo accounts (and an
+    anonymous one, "public"), the CSRF token of each, the body fields each route asked for, and
+    the fuzzed WebSocket."""
+
+    server: TestServer
+    clients: dict[str, HttpClient]
+    csrf: dict[str, str]
+    fields: dict[str, list[str]] = field(default_factory=dict)
+    socket: aiohttp.ClientWebSocketResponse | None = None
+
+    async def request(
+        self, role: str, method: str, url: str, body: str | None
+    ) -> tuple[int, str, bytes]:
+        """One request as `role`, the URL sent as given; (status, content type, body)."""
+        headers = {"Accept": "application/json", "X-CSRF-Token": self.csrf[role]}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        data = None if body is None else body.encode("utf-8", "surrogatepass")
+        resp = await self.clients[role].request(
+            method, URL(url, encoded=True), data=data, headers=headers
+        )
+        return resp.status, resp.content_type, await resp.read()
+
+    async def close(self) -> None:
+        if self.socket is not None:
+            await self.socket.close()
+        for http in self.clients.values():
+            await http.close()
+        await self.server.close()
+
+
+async def open_fuzzer(app: web.Application) -> Fuzzer:
+    """Serve `app` (seeded with the demo accounts) and log one client in per role."""
+    server = TestServer(app)
+    await server.start_server()
+    clients: dict[str, HttpClient] = {}
+    csrf: dict[str, str] = {}
+    for demo in app[DEMO_LOGINS]:
+        if demo.role not in clients:
+            http = TestClient(server)
+            await http.start_server()
+            clients[demo.role] = http
+            csrf[demo.role] = (await login(http, demo.username, demo.password)).csrf
+    anonymous = TestClient(server)
+    await anonymous.start_server()
+    clients["public"], csrf["public"] = anonymous, ""
+    return Fuzzer(server, clients, csrf)
+
+
+async def http_case(fuzzer: Fuzzer, route: Route, data: st.DataObject) -> tuple[str, str | None]:
+    """Send `route` one request drawn from `data`, as a role allowed on it: random path values,
+    query string and (but for GET and DELETE) body. Returns what was sent and the problem of
+    the answer (None when it is a 2xx/3xx or a 4xx in the error shape)."""
+    role = data.draw(st.sampled_from(sorted(route.roles & set(fuzzer.clients))), label="role")
+    values = {name: data.draw(path_values(is_id), label=name) for name, is_id in route.params}
+    url = route.url(values)
+    query = data.draw(query_strings(), label="query")
+    if query:
+        url = f"{url}?{query}"
+    body = None
+    if route.method not in ("GET", "DELETE"):
+        if route.key not in fuzzer.fields:  # the fields an empty object lacks, asked once
+            status, _, answer = await fuzzer.request(role, route.method, route.url(values), "{}")
+            fuzzer.fields[route.key] = required_fields(status, answer)
+        body = data.draw(bodies(fuzzer.fields[route.key]), label="body")
+    status, content_type, answer = await fuzzer.request(role, route.method, url, body)
+    sent = f"{route.method} {url[:300]} as {role}"
+    return sent, answer_problem(status, content_type, answer)
+
+
+async def frame_case(fuzzer: Fuzzer, text: str, role: str = "desk") -> list[str]:
+    """Send one frame on the fuzzed socket (opened as `role` when there is none), then a `ping`;
+    the problems seen until its `pong`: `internal_error` answers, or a socket that closed or
+    stopped answering (a new one is opened for the next frame)."""
+    if fuzzer.socket is None or fuzzer.socket.closed:
+        fuzzer.socket = await fuzzer.clients[role].ws_connect("/ws")
+    ws = fuzzer.socket
+    await ws.send_str(text)  # ASCII: the strategies escape every non-ASCII character
+    await ws.send_str(json.dumps({"type": "ping", "ref": "fuzz-alive"}))
+    problems: list[str] = []
+    while True:
+        try:
+            msg = await ws.receive(timeout=10)
+        except TimeoutError:
+            await ws.close()
+            return [*problems, "no pong within 10 s"]
+        if msg.type != aiohttp.WSMsgType.TEXT:
+            return [*problems, f"socket ended: {msg.type.name} {msg.data!r:.80}"]
+        frame = json.loads(msg.data)
+        if frame["type"] == "error" and frame["error"]["code"] == "internal_error":
+            problems.append(f"internal_error: {frame!r:.200}")
+        if frame["type"] == "pong" and frame.get("ref") == "fuzz-alive":
+            return problems
