@@ -15,7 +15,15 @@ from pydantic import (
     ValidationError,
 )
 
-Ref = StrictStr | StrictInt | None
+# A client's `ref` is echoed back, so it must survive encoding: a string of at most REF_MAX_CHARS
+# (pydantic refuses lone surrogates), an integer a browser holds exactly (|ref| < 2^53).
+REF_MAX_CHARS = 128
+REF_INT_MAX = 2**53 - 1
+Ref = (
+    Annotated[StrictStr, Field(max_length=REF_MAX_CHARS)]
+    | Annotated[StrictInt, Field(ge=-REF_INT_MAX, le=REF_INT_MAX)]
+    | None
+)
 TOPIC_PATTERN = r"^(ticket|visit|officer):[0-9]{1,12}$|^line:[a-z]{2,32}$|^board$"
 ROOM_PATTERN = r"^visit-[0-9]{1,12}$"
 
@@ -83,6 +91,7 @@ SERVER_TYPES = (
     "error",
 )
 _adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+_ref_adapter: TypeAdapter[Ref] = TypeAdapter(Ref)
 
 
 class FrameError(Exception):
@@ -101,10 +110,13 @@ def parse_frame(text: str) -> Ping | Subscribe | Unsubscribe | Join | Offer | Le
         raw: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FrameError("bad_json", f"帧不是合法的JSON：{exc.msg}（第{exc.pos}字符）") from None
+    except ValueError:  # an integer of more than 4,300 digits
+        raise FrameError("bad_json", "帧中的数字过长") from None
+    except RecursionError:
+        raise FrameError("bad_json", "帧的JSON嵌套过深") from None
     if not isinstance(raw, dict):
         raise FrameError("bad_json", "帧必须是JSON对象")
-    given = raw.get("ref")
-    ref = given if isinstance(given, str | int) and not isinstance(given, bool) else None
+    ref = _echoable(raw.get("ref"))
     kind = raw.get("type")
     if not isinstance(kind, str):
         raise FrameError("invalid_field", "缺少字段 type", ref)
@@ -116,6 +128,14 @@ def parse_frame(text: str) -> Ping | Subscribe | Unsubscribe | Join | Offer | Le
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"][1:]) or kind
         raise FrameError("invalid_field", f"字段 {where} 无效：{first['msg']}", ref) from None
+
+
+def _echoable(given: Any) -> Ref:
+    """The client's `ref` if it is a valid one (an error answering the frame carries it)."""
+    try:
+        return _ref_adapter.validate_python(given)
+    except ValidationError:
+        return None
 
 
 def server_frame(kind: str, ref: Ref = None, **fields: Any) -> dict[str, Any]:

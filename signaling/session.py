@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from hall.db import Database
 from hall.errors import HallError
@@ -28,7 +28,19 @@ logger = logging.getLogger(__name__)
 
 # Close codes sent by the server (4000-4999 are application codes).
 CLOSE_SLOW_CONSUMER = 4008
+CLOSE_TOO_MANY_SOCKETS = 4009
 CLOSE_ABUSE = 4029
+
+
+def encode_frame(frame: Mapping[str, Any]) -> str:
+    """A frame as JSON text that always encodes as UTF-8: readable Chinese in the common case,
+    every non-ASCII character escaped if a string holds a lone surrogate (from a client)."""
+    text = json.dumps(frame, ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(frame)
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +84,9 @@ class Connection:
     topics: set[str] = field(default_factory=set)
     rooms: set[str] = field(default_factory=set)
     dropped: int = 0
+    # Called when the connection is closed for flooding (4029), before the close is sent, so
+    # that a reconnect racing the close already finds the cooldown.
+    on_abuse: Callable[[], None] | None = None
     _queue: asyncio.Queue[str | None] = field(init=False)
     _closing: bool = False
 
@@ -88,7 +103,7 @@ class Connection:
         if self._closing:
             return
         try:
-            self._queue.put_nowait(json.dumps(frame, ensure_ascii=False))
+            self._queue.put_nowait(encode_frame(frame))
         except asyncio.QueueFull:
             self.dropped += 1
             self._closing = True
@@ -116,7 +131,17 @@ class Connection:
             text = await self._queue.get()
             if text is None or self.ws.closed:
                 return
-            await self.ws.send_str(text)
+            try:
+                await self.ws.send_str(text)
+            except ConnectionError:
+                return  # the peer is gone; the reader sees the close and cleans up
+            except Exception:
+                # A writer that died quietly would leave a connection that reads and never
+                # answers: log it once and close, so that the client reconnects.
+                logger.exception("[user %s] frame could not be sent", self.principal.user_id)
+                self._closing = True
+                await self.ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"send failed")
+                return
 
     async def run(self, handlers: Mapping[str, Handler]) -> None:
         """Serve the connection until the peer goes; always unsubscribes on the way out."""
@@ -135,6 +160,7 @@ class Connection:
             participant=self.participant_id,
             heartbeat_s=settings.heartbeat_s,
             max_frame_bytes=settings.max_frame_bytes,
+            cooldown_s=settings.abuse_cooldown_s,
             ice_servers=browser_ice_servers(settings, user=self.participant_id, now_s=time.time()),
         )
         try:
@@ -145,6 +171,8 @@ class Connection:
                     over_limit += 1
                     self.error("rate_limited", "发送过快，请稍后再试")
                     if over_limit > settings.rate_burst * 5:
+                        if self.on_abuse is not None:
+                            self.on_abuse()
                         await self.ws.close(code=CLOSE_ABUSE, message=b"rate limit")
                         break
                     continue

@@ -28,6 +28,19 @@ class SignalingSettings:
     rate_burst: int = field(
         default=60, metadata={"help": "Burst of client frames allowed above the sustained rate."}
     )
+    max_sockets_per_account: int = field(
+        default=8,
+        metadata={
+            "help": "Open WebSockets one account may hold; one more is closed at once (4009)."
+        },
+    )
+    abuse_cooldown_s: float = field(
+        default=30.0,
+        metadata={
+            "help": "After a close for flooding (4029), seconds during which the same account "
+            "from the same address is refused (429) before the upgrade."
+        },
+    )
     ice_servers: tuple[str, ...] = field(
         default=(),
         metadata={

@@ -101,7 +101,9 @@ def test_every_signaling_error_code_is_documented(code: str) -> None:
     assert backticked(read_doc("signaling.md"), code), f"error code {code!r} undocumented"
 
 
-@pytest.mark.parametrize("code", [session.CLOSE_SLOW_CONSUMER, session.CLOSE_ABUSE])
+@pytest.mark.parametrize(
+    "code", [session.CLOSE_SLOW_CONSUMER, session.CLOSE_TOO_MANY_SOCKETS, session.CLOSE_ABUSE]
+)
 def test_every_close_code_is_documented(code: int) -> None:
     assert backticked(read_doc("signaling.md"), str(code)), f"close code {code} undocumented"
 

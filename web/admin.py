@@ -170,7 +170,10 @@ async def _calendar_state(request: web.Request) -> tuple[int, list[calendar_admi
     raw = request.query.get("year", "")
     if not raw:
         return calendar_admin.year_to_enter(years, _today(request)), years
-    if not raw.isdigit() or not calendar_admin.YEAR_MIN <= int(raw) <= calendar_admin.YEAR_MAX:
+    # isascii: str.isdigit() also holds for "²" and other digits int() refuses; the length
+    # keeps int() from parsing thousands of digits.
+    year_ok = raw.isascii() and raw.isdigit() and len(raw) == 4
+    if not year_ok or not calendar_admin.YEAR_MIN <= int(raw) <= calendar_admin.YEAR_MAX:
         lo, hi = calendar_admin.YEAR_MIN, calendar_admin.YEAR_MAX
         raise InvalidInput("年份有误", fields={"year": f"{lo}–{hi}"})
     return int(raw), years

@@ -19,6 +19,7 @@ from hall.privacy import mask_name
 from signaling.ice import browser_ice_servers
 from web import keys
 from web.auth import ANY_USER, STAFF, add_route, principal
+from web.bounds import check_bounds
 from web.errors import BadJson, TooLarge
 
 M = TypeVar("M", bound=BaseModel)
@@ -91,25 +92,31 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
         raise TooLarge("请求体过大")
     try:
         raw = await request.json()
-    except ValueError:
+    except ValueError:  # also an integer of more than 4,300 digits
         raise BadJson("请求体不是合法的JSON") from None
+    except RecursionError:
+        raise BadJson("请求体的JSON嵌套过深") from None
     if not isinstance(raw, dict):
         raise BadJson("请求体必须是JSON对象")
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        fields = {".".join(str(p) for p in e["loc"]) or "body": e["msg"] for e in exc.errors()}
-        raise InvalidInput("请求字段有误", fields=fields) from None
+    return _validated(model, raw, "body", "请求字段有误")
 
 
 def parse_query(request: web.Request, model: type[M], message: str) -> M:
     """The request's query parameters as `model`; `invalid_input` with `message` and the
     reason of each wrong parameter."""
+    return _validated(model, dict(request.query), "query", message)
+
+
+def _validated(model: type[M], raw: dict[str, Any], whole: str, message: str) -> M:
+    """`raw` as `model`, its integers and dates within `web.bounds`; `invalid_input` with
+    `message` and the reason of each wrong field (`whole` names a problem of the whole)."""
     try:
-        return model.model_validate(dict(request.query))
+        parsed = model.model_validate(raw)
     except ValidationError as exc:
-        fields = {".".join(str(p) for p in e["loc"]) or "query": e["msg"] for e in exc.errors()}
+        fields = {".".join(str(p) for p in e["loc"]) or whole: e["msg"] for e in exc.errors()}
         raise InvalidInput(message, fields=fields) from None
+    check_bounds(parsed, message)
+    return parsed
 
 
 def _ticket_json(ticket: Ticket, line: Line) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from web import (
     ws,
 )
 from web.auth import PUBLIC, auth_middleware
+from web.bounds import path_id_middleware
 from web.calls import CallService
 from web.config import Config
 from web.errors import error_middleware
@@ -155,7 +156,7 @@ def hall_time(value: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def create_app(config: Config, *, clock: Clock | None = None) -> web.Application:
     """A ready-to-run application for `config`; resources open and close with the app."""
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware],
+        middlewares=[error_middleware, auth_middleware, path_id_middleware],
         client_max_size=config.web.max_body_bytes,
     )
     app[keys.CONFIG] = config

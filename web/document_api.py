@@ -23,6 +23,7 @@ CHUNK = 65536
 # Room for the multipart envelope (boundaries, part headers, the small text fields) on top of
 # the file itself when a declared Content-Length is checked before reading.
 ENVELOPE = 64 * 1024
+BROKEN_FORM = "multipart 表单不完整或格式有误，请重新上传"
 TEXT_FIELDS = {"visibility": 32, "note": documents.NOTE_MAX * 4}
 # A downloaded file is data, never a page: no type guessing, no scripts, no plugins.
 SAFE_HEADERS = {
@@ -69,11 +70,11 @@ async def _text(part: BodyPartReader, name: str) -> str:
 async def _receive(request: web.Request) -> tuple[StagedFile | None, str, dict[str, str]]:
     """The staged file, its sanitised name and the text fields of the multipart body."""
     store = request.app[keys.DOCUMENTS]
-    reader = await request.multipart()
     staged: StagedFile | None = None
     name = ""
     fields: dict[str, str] = {}
     try:
+        reader = await request.multipart()
         while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader):
                 raise InvalidInput("不支持嵌套的multipart", fields={"file": "格式有误"})
@@ -84,9 +85,12 @@ async def _receive(request: web.Request) -> tuple[StagedFile | None, str, dict[s
                 fields[part.name] = await _text(part, part.name)
             else:
                 raise InvalidInput("表单字段有误", fields={str(part.name): "未知或重复的字段"})
-    except BaseException:
+    except BaseException as exc:
         if staged is not None:
             await staged.discard()
+        if isinstance(exc, ValueError):
+            # aiohttp's multipart reader: no boundary, a missing part header, a body cut short.
+            raise InvalidInput("上传的表单格式有误", fields={"file": BROKEN_FORM}) from None
         raise
     return staged, name, fields
 

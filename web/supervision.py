@@ -17,6 +17,7 @@ from hall.errors import InvalidInput
 from hall.queue_stats import DayFigures, Figures, Rate, hall_day, queue_figures
 from web import keys
 from web.auth import PRINCIPAL, add_route
+from web.bounds import day_problem
 
 ROLES = frozenset({"supervisor", "admin", "leader", "desk"})
 REFRESH_S = 10
@@ -31,11 +32,14 @@ def parse_day(request: web.Request) -> date:
     try:
         if not _DAY.fullmatch(raw):
             raise ValueError(raw)
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput(
             "日期格式有误", fields={"day": "请使用 YYYY-MM-DD 格式的有效日期"}
         ) from None
+    if (problem := day_problem(day)) is not None:
+        raise InvalidInput("日期超出范围", fields={"day": problem})
+    return day
 
 
 async def load(request: web.Request, day: date) -> DayFigures:

@@ -115,8 +115,13 @@ TRACK_SOCKETS = """
 (() => {
   const Native = window.WebSocket;
   window.__sockets = [];
+  window.__socketTimes = [];  // performance.now() of each socket's creation
   window.WebSocket = class extends Native {
-    constructor(...args) { super(...args); window.__sockets.push(this); }
+    constructor(...args) {
+      super(...args);
+      window.__sockets.push(this);
+      window.__socketTimes.push(performance.now());
+    }
   };
 })();
 """

@@ -64,8 +64,17 @@ export class SignalingClient extends EventTarget {
     if (event.code === 1008) this.closed = true;
     this.dispatchEvent(new CustomEvent("close", { detail: { code: event.code } }));
     if (this.closed) return;
-    setTimeout(() => this.connect(), this.backoff);
+    setTimeout(() => this.connect(), this.reconnectDelay(event.code));
     this.backoff = Math.min(this.backoff * 2, 10000);
+  }
+
+  // Milliseconds to wait before reconnecting after a close with `code` (docs/signaling.md,
+  // Reconnection): the server refuses (429) a flooding client until its cooldown has passed,
+  // and an account over its socket cap until another of its sockets closes.
+  reconnectDelay(code) {
+    if (code === 4029) return Math.max(this.backoff, (this.welcome?.cooldown_s ?? 30) * 1000);
+    if (code === 4009) return Math.max(this.backoff, 30000);
+    return this.backoff;
   }
 
   send(frame) {
