@@ -42,7 +42,11 @@ def add_route(
     name: str | None = None,
 ) -> None:
     """Register a route together with the roles that may use it."""
-    route = app.router.add_route(method, path, handler, name=name)
+    if method == "GET":
+        # add_get also answers HEAD (monitors and proxies probe with it) under the GET's roles.
+        route = app.router.add_get(path, handler, name=name)
+    else:
+        route = app.router.add_route(method, path, handler, name=name)
     assert route.resource is not None  # noqa: S101 - add_route always makes a resource
     app[keys.POLICIES][f"{method} {route.resource.canonical}"] = frozenset(roles)
 

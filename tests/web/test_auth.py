@@ -200,3 +200,17 @@ async def test_forwarded_address_is_used_only_when_trusted(
             )
             statuses.append(resp.status)
         assert statuses == [401] * limit + [429]
+
+
+async def test_head_is_answered_as_get_without_a_body(client_as: ClientFactory) -> None:
+    # Monitors and proxies probe with HEAD; a GET route answers it (it was 405 before).
+    anonymous = (await client_as("desk")).http
+    for path in ("/healthz", "/login"):
+        resp = await anonymous.head(path, allow_redirects=False)
+        assert resp.status == 200, path
+        assert await resp.read() == b""
+    officer = await client_as("officer-urban")
+    resp = await officer.http.head("/console")
+    assert resp.status == 200
+    resp = await officer.http.head("/desk")
+    assert resp.status == 403  # the GET route's roles hold for HEAD too
