@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import recordings, visits
 from hall.db import Database
-from hall.model import Recording, Visit, VisitState
 from hall.ports import Clock
+from hall.visits import recordings, visits
+from hall.visits.tables import Recording, Visit, VisitState
 from recording import salvage
 from recording.settings import RecordingSettings
 

@@ -11,11 +11,16 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import and_, select
 
-from hall import cases, live, recordings, registration, visits
+from hall.accounts.tables import Role, Village
+from hall.cases import cases, registration
+from hall.cases.parties import Person
+from hall.cases.tables import Case
 from hall.errors import FileMissing, InvalidInput, RepeatCandidates
-from hall.model import Case, Channel, Line, Role, Ticket, TicketState, Village, Visit, VisitState
-from hall.parties import Person
 from hall.privacy import mask_name
+from hall.queue import live
+from hall.queue.tables import Channel, Line, Ticket, TicketState
+from hall.visits import recordings, visits
+from hall.visits.tables import Visit, VisitState
 from signaling.ice import browser_ice_servers
 from web import keys
 from web.auth import ANY_USER, STAFF, add_route, principal

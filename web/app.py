@@ -13,9 +13,11 @@ import jinja2
 from aiohttp import web
 from aiortc import RTCIceServer
 
-from hall import demo, documents, public_query, users
+from hall import demo
+from hall.accounts import users
+from hall.cases import documents, public_query
+from hall.cases.document_store import DocumentStore
 from hall.db import Database, migrate
-from hall.document_store import DocumentStore
 from hall.ports import Clock, SystemClock
 from hall.settings import HALL_TZ
 from hall.throttle import Throttle

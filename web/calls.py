@@ -13,11 +13,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hall import recordings, tickets, visits
+from hall.accounts.users import Principal
+from hall.cases.tables import Case
 from hall.db import Database
-from hall.model import Case, RecordingState, Ticket, Visit, VisitState
 from hall.ports import Clock
-from hall.users import Principal
+from hall.queue import tickets
+from hall.queue.tables import Ticket
+from hall.visits import recordings, visits
+from hall.visits.tables import RecordingState, Visit, VisitState
 from recording import postprocess, recovery
 from recording.recorder import RoomRecorder
 from recording.settings import RecordingSettings
@@ -216,7 +219,7 @@ class CallService:
             )
             ticket = await session.get_one(Ticket, visit.ticket_id)
         # No query code here: every follower of the topic would read it; the terminal reads it
-        # from its ticket's status (`hall.live.holds_query_code`).
+        # from its ticket's status (`hall.queue.live.holds_query_code`).
         self.bus.publish(
             f"ticket:{ticket.id}", "visit_ended", {"case_number": case.number, "outcome": outcome}
         )

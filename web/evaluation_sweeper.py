@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 
-from hall import evaluation
+from hall.cases import evaluation
 from hall.db import Database
 from hall.ports import Clock
 
@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 
 class EvaluationSweeper:
-    """Runs `hall.evaluation.sweep_expired` at start and every `interval_s` on the app clock."""
+    """Runs `evaluation.sweep_expired` at start and every `interval_s` on the app clock."""
 
     def __init__(
         self,

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from hall.cases.document_store import DocumentStore
 from hall.db import Database
-from hall.document_store import DocumentStore
 from hall.ports import Clock
 from hall.throttle import Throttle
 from signaling.bus import LocalBus

@@ -11,10 +11,11 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from hall import case_deadlines, case_list, case_states, notices
-from hall.case_deadlines import Deadline, Flags
-from hall.case_list import CaseFilter
-from hall.model import CaseEvent
+from hall.cases import deadlines as case_deadlines
+from hall.cases import listing, notices, states
+from hall.cases.deadlines import Deadline, Flags
+from hall.cases.listing import CaseFilter
+from hall.cases.tables import CaseEvent
 from web import keys
 from web.api import parse_body, parse_query
 from web.auth import STAFF, add_route, principal
@@ -73,7 +74,7 @@ async def list_cases(request: web.Request) -> web.StreamResponse:
     f = _parse_query(request)
     app = request.app
     async with app[keys.DB].reader() as session:
-        rows = await case_list.search_cases(
+        rows = await listing.search_cases(
             session,
             principal(request),
             f,
@@ -89,7 +90,7 @@ async def list_cases(request: web.Request) -> web.StreamResponse:
                     "line": r.line.code,
                     "line_name": r.line.name,
                     "state": r.case.state,
-                    "stage": case_states.label(r.case.state),
+                    "stage": states.label(r.case.state),
                     "summary": r.case.summary[:40],
                     "created_at": r.case.created_at.isoformat(),
                 }

@@ -10,11 +10,14 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from hall import live, offers, officers, presence, tickets
+from hall.accounts.tables import Role, User
+from hall.cases.tables import Petitioner
 from hall.errors import Forbidden
-from hall.model import Channel, Line, Petitioner, Role, Ticket, User, Visit
 from hall.privacy import mask_name
+from hall.queue import live, offers, officers, presence, tickets
+from hall.queue.tables import Channel, Line, Ticket
 from hall.settings import HALL_TZ
+from hall.visits.tables import Visit
 from web import keys
 from web.api import parse_body
 from web.auth import add_route, principal

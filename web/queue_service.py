@@ -12,12 +12,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hall import live, offers, officers, presence, visits
+from hall.accounts.tables import Role
+from hall.accounts.users import Principal
 from hall.db import Database
-from hall.model import Line, Role, Ticket, Visit
 from hall.ports import Clock
+from hall.queue import live, offers, officers, presence
+from hall.queue.tables import Line, Ticket
 from hall.settings import QueueSettings
-from hall.users import Principal
+from hall.visits import visits
+from hall.visits.tables import Visit
 from signaling.bus import LocalBus
 
 logger = logging.getLogger(__name__)

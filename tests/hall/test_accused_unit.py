@@ -8,11 +8,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from hall import case_links, cases, department_admin, departments
-from hall.case_states import Change, transition
+from hall.accounts import department_admin
+from hall.accounts.tables import Department
+from hall.audit import AuditEntry
+from hall.cases import cases, departments, links
+from hall.cases.states import Change, transition
+from hall.cases.tables import Case, CaseEvent, CaseState
 from hall.db import Database
 from hall.errors import AccusedUnit, Forbidden, InvalidInput
-from hall.model import AuditEntry, Case, CaseEvent, CaseState, Department
 from tests.hall.test_case_states import MARCH, new_case, walk
 from tests.support import principal
 
@@ -219,7 +222,7 @@ async def merge(
     db: Database, who: str, case_id: int, into: int, override: str | None = None
 ) -> None:
     async with db.transaction() as session:
-        await case_links.merge(
+        await links.merge(
             session,
             await principal(db, who),
             case_id,
@@ -270,11 +273,11 @@ async def test_undoing_a_merge_checks_the_unit_the_case_returns_to(db: Database)
         )
     with pytest.raises(AccusedUnit):
         async with db.transaction() as session:
-            await case_links.undo_merge(
+            await links.undo_merge(
                 session, await principal(db, "leader"), c, reason="误合并", now=MARCH
             )
     async with db.transaction() as session:
-        await case_links.undo_merge(
+        await links.undo_merge(
             session,
             await principal(db, "supervisor"),
             c,

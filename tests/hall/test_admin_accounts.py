@@ -8,12 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from hall import account_admin, department_admin, departments, users
-from hall.account_admin import AccountSpec
-from hall.case_states import Change, transition
+from hall.accounts import admin as account_admin
+from hall.accounts import department_admin, users
+from hall.accounts.admin import AccountSpec
+from hall.accounts.tables import Department, LoginSession, User
+from hall.audit import AuditEntry
+from hall.cases import departments
+from hall.cases.states import Change, transition
+from hall.cases.tables import CaseState
 from hall.db import Database
 from hall.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from hall.model import AuditEntry, CaseState, Department, LoginSession, User
 from tests.hall.test_case_states import new_case
 from tests.hall.test_departments import assign
 from tests.support import principal

@@ -12,7 +12,9 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from hall.calendar import (
+from hall.accounts.tables import User
+from hall.calendar.tables import CalendarOverride
+from hall.calendar.workdays import (
     CalendarUnknown,
     DayKind,
     OfficialCalendar,
@@ -24,7 +26,6 @@ from hall.calendar import (
 )
 from hall.db import Database
 from hall.errors import HallError, InvalidInput
-from hall.model import CalendarOverride, User
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 PLAIN = OfficialCalendar()

@@ -8,14 +8,19 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from hall import calendar_admin, case_deadlines, demo, department_admin
-from hall.calendar import load_calendar, mark_year_complete, set_override
-from hall.calendar_admin import CalendarCovered, Coverage, Entry
+from hall import demo
+from hall.accounts import department_admin
+from hall.audit import AuditEntry
+from hall.calendar import admin
+from hall.calendar.admin import CalendarCovered, Coverage, Entry
+from hall.calendar.tables import CalendarOverride, CalendarYear
+from hall.calendar.workdays import load_calendar, mark_year_complete, set_override
+from hall.cases import deadlines as case_deadlines
+from hall.cases.tables import CaseEvent
+from hall.cases.timeline import verify_chain
 from hall.db import Database, migrate
 from hall.errors import Conflict, InvalidInput, NotFound
-from hall.model import AuditEntry, CalendarOverride, CalendarYear, CaseEvent
 from hall.settings import ExtendOver
-from hall.timeline import verify_chain
 from tests.hall.test_case_deadlines import register_at
 from tests.web.test_cli import pg_url  # noqa: F401 - the PostgreSQL fixture
 
@@ -31,7 +36,7 @@ NOTICE_2027 = """
 
 
 def test_a_pasted_notice_becomes_one_entry_per_day() -> None:
-    entries = calendar_admin.parse_bulk(NOTICE_2027)
+    entries = admin.parse_bulk(NOTICE_2027)
     assert [e.day for e in entries][:3] == [date(2027, 1, 1), date(2027, 2, 5), date(2027, 2, 6)]
     assert len(entries) == 1 + 7 + 1
     assert entries[-1] == Entry(date(2027, 2, 20), "workday", "春节调休上班")
@@ -54,7 +59,7 @@ def test_a_pasted_notice_becomes_one_entry_per_day() -> None:
 )
 def test_a_wrong_line_is_reported_with_its_number(text: str, reason: str) -> None:
     with pytest.raises(InvalidInput) as caught:
-        calendar_admin.parse_bulk("2027-01-01 holiday 元旦\n" + text)
+        admin.parse_bulk("2027-01-01 holiday 元旦\n" + text)
     last = f"line {len(text.splitlines()) + 1}"  # the first line is right, the last wrong
     assert list(caught.value.fields) == [last]
     assert reason in caught.value.fields[last]
@@ -62,25 +67,25 @@ def test_a_wrong_line_is_reported_with_its_number(text: str, reason: str) -> Non
 
 def test_an_empty_paste_is_refused() -> None:
     with pytest.raises(InvalidInput):
-        calendar_admin.parse_bulk("# only a comment\n\n")
+        admin.parse_bulk("# only a comment\n\n")
 
 
 def test_a_form_entry_names_each_wrong_field() -> None:
     with pytest.raises(InvalidInput) as caught:
-        calendar_admin.entry("2027-13-01", "off", " ")
+        admin.entry("2027-13-01", "off", " ")
     assert set(caught.value.fields) == {"day", "kind", "name"}
-    assert calendar_admin.entry("2027-10-01", "holiday", " 国庆节 ") == Entry(
+    assert admin.entry("2027-10-01", "holiday", " 国庆节 ") == Entry(
         date(2027, 10, 1), "holiday", "国庆节"
     )
 
 
 async def test_entering_days_is_audited_and_a_duplicate_changes_nothing(db: Database) -> None:
-    entries = calendar_admin.parse_bulk(NOTICE_2027)
+    entries = admin.parse_bulk(NOTICE_2027)
     async with db.transaction() as session:
-        await calendar_admin.add_entries(session, entries, by=1, now=NOW)
+        await admin.add_entries(session, entries, by=1, now=NOW)
     with pytest.raises(Conflict) as caught:
         async with db.transaction() as session:
-            await calendar_admin.add_entries(
+            await admin.add_entries(
                 session,
                 [Entry(date(2027, 3, 1), "holiday", "新"), Entry(date(2027, 2, 5), "holiday", "x")],
                 by=1,
@@ -103,24 +108,24 @@ async def test_a_covered_year_needs_confirmation(db: Database) -> None:
     local = [Entry(date(2026, 3, 3), "holiday", "三月三（地方法定节日）")]
     with pytest.raises(CalendarCovered) as caught:
         async with db.transaction() as session:
-            await calendar_admin.add_entries(session, local, by=1, now=NOW)
+            await admin.add_entries(session, local, by=1, now=NOW)
     assert caught.value.code == "calendar_covered"
     async with db.transaction() as session:
-        await calendar_admin.add_entries(session, local, by=1, now=NOW, allow_covered=True)
+        await admin.add_entries(session, local, by=1, now=NOW, allow_covered=True)
     async with db.reader() as session:
         assert (await load_calendar(session)).is_workday(date(2026, 3, 3)) is False
 
 
 async def test_removing_a_day_is_audited_and_an_unknown_day_is_not_found(db: Database) -> None:
     async with db.transaction() as session:
-        await calendar_admin.add_entries(
+        await admin.add_entries(
             session, [Entry(date(2027, 1, 1), "holiday", "元旦")], by=1, now=NOW
         )
     async with db.transaction() as session:
-        await calendar_admin.remove_entry(session, date(2027, 1, 1), by=1, now=NOW)
+        await admin.remove_entry(session, date(2027, 1, 1), by=1, now=NOW)
     with pytest.raises(NotFound):
         async with db.transaction() as session:
-            await calendar_admin.remove_entry(session, date(2027, 1, 1), by=1, now=NOW)
+            await admin.remove_entry(session, date(2027, 1, 1), by=1, now=NOW)
     async with db.reader() as session:
         removed = await session.scalar(
             select(AuditEntry).where(AuditEntry.action == "calendar_override_removed")
@@ -129,16 +134,14 @@ async def test_removing_a_day_is_audited_and_an_unknown_day_is_not_found(db: Dat
     assert removed is not None and removed.detail == {"kind": "holiday", "name": "元旦"}
 
 
-async def years_now(db: Database) -> dict[int, calendar_admin.YearStatus]:
+async def years_now(db: Database) -> dict[int, admin.YearStatus]:
     async with db.reader() as session:
-        return {y.year: y for y in await calendar_admin.years(session, date(2026, 12, 1))}
+        return {y.year: y for y in await admin.years(session, date(2026, 12, 1))}
 
 
 async def test_years_show_what_covers_them(db: Database) -> None:
     async with db.transaction() as session:
-        await calendar_admin.add_entries(
-            session, calendar_admin.parse_bulk(NOTICE_2027), by=1, now=NOW
-        )
+        await admin.add_entries(session, admin.parse_bulk(NOTICE_2027), by=1, now=NOW)
     years = await years_now(db)
     assert sorted(years) == [2025, 2026, 2027, 2028]
     assert years[2026].coverage is Coverage.PACKAGE
@@ -149,19 +152,19 @@ async def test_years_show_what_covers_them(db: Database) -> None:
     )
     assert years[2028].coverage is Coverage.MISSING
     # The page opens on the first year still to enter or to finish.
-    assert calendar_admin.year_to_enter(list(years.values()), date(2026, 12, 1)) == 2027
+    assert admin.year_to_enter(list(years.values()), date(2026, 12, 1)) == 2027
     async with db.transaction() as session:
-        await calendar_admin.mark_complete(session, 2027, by=1, now=NOW)
+        await admin.mark_complete(session, 2027, by=1, now=NOW)
     years = await years_now(db)
     assert years[2027].coverage is Coverage.OVERRIDES
-    assert calendar_admin.year_to_enter(list(years.values()), date(2026, 12, 1)) == 2028
+    assert admin.year_to_enter(list(years.values()), date(2026, 12, 1)) == 2028
 
 
 async def test_marking_a_year_complete_is_audited_and_refused_when_it_means_nothing(
     db: Database,
 ) -> None:
     async with db.transaction() as session:
-        await calendar_admin.add_entries(
+        await admin.add_entries(
             session, [Entry(date(2027, 1, 1), "holiday", "元旦")], by=1, now=NOW
         )
     refusals = [
@@ -172,12 +175,12 @@ async def test_marking_a_year_complete_is_audited_and_refused_when_it_means_noth
     for year, error, text in refusals:
         with pytest.raises(error, match=text):
             async with db.transaction() as session:
-                await calendar_admin.mark_complete(session, year, by=1, now=NOW)
+                await admin.mark_complete(session, year, by=1, now=NOW)
     async with db.transaction() as session:
-        await calendar_admin.mark_complete(session, 2027, by=1, now=NOW)
+        await admin.mark_complete(session, 2027, by=1, now=NOW)
     with pytest.raises(Conflict, match="已标记"):
         async with db.transaction() as session:
-            await calendar_admin.mark_complete(session, 2027, by=1, now=NOW)
+            await admin.mark_complete(session, 2027, by=1, now=NOW)
     async with db.reader() as session:
         marks = list(
             await session.scalars(
@@ -196,10 +199,10 @@ async def test_one_entered_day_of_an_unmarked_year_freezes_no_deadline(db: Datab
     complete."""
     events = await register_at(db, JAN_26_2027)
     async with db.transaction() as session:
-        await calendar_admin.add_entries(
+        await admin.add_entries(
             session, [Entry(date(2027, 2, 10), "holiday", "春节")], by=1, now=JAN_26_2027
         )
-        done = await calendar_admin.recompute(
+        done = await admin.recompute(
             session, by=1, now=JAN_26_2027, reason="录入一天", extend_over=ExtendOver.HOLIDAYS_ONLY
         )
     assert (done.fixed, done.remaining) == (0, 2)
@@ -232,8 +235,8 @@ async def test_recompute_fixes_the_deadlines_of_a_case_registered_in_an_unknown_
     assert (nothing.fixed, nothing.remaining) == (0, 2)  # still unknown: no event written
 
     async with db.transaction() as session:
-        await calendar_admin.add_entries(
-            session, calendar_admin.parse_bulk(NOTICE_2027), by=1, now=JAN_26_2027, complete=True
+        await admin.add_entries(
+            session, admin.parse_bulk(NOTICE_2027), by=1, now=JAN_26_2027, complete=True
         )
         done = await case_deadlines.recompute_errors(
             session, actor_id=1, reason="录入2027年安排后重新计算", now=JAN_26_2027
@@ -314,9 +317,9 @@ async def test_recompute_on_postgresql(pg_url: str) -> None:  # noqa: F811 - the
             await demo.seed_demo(session, now=NOW)
         events = await register_at(db, JAN_26_2027)
         async with db.transaction() as session:
-            await calendar_admin.add_entries(
+            await admin.add_entries(
                 session,
-                calendar_admin.parse_bulk(NOTICE_2027),
+                admin.parse_bulk(NOTICE_2027),
                 by=None,
                 now=JAN_26_2027,
                 complete=True,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from hall import cases, notices, public_query
-from hall.case_states import Change, transition
+from hall.cases import cases, notices, public_query
+from hall.cases.states import Change, transition
+from hall.cases.tables import Case, CaseEvent, CaseState
 from hall.db import Database
 from hall.errors import AccusedUnit, InvalidInput
-from hall.model import Case, CaseEvent, CaseState
 from tests.hall.test_case_states import MARCH, PATHS, new_case, walk
 from tests.support import principal
 

@@ -8,12 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from hall import case_deadlines
-from hall.calendar import load_calendar
+from hall.calendar.deadlines import Rule, due_date
+from hall.calendar.workdays import load_calendar
+from hall.cases import deadlines
+from hall.cases.registration import Registration, register
+from hall.cases.tables import CaseEvent
 from hall.db import Database
-from hall.deadlines import Rule, due_date
-from hall.model import CaseEvent, Channel
-from hall.registration import Registration, register
+from hall.queue.tables import Channel
 from hall.settings import HALL_TZ, ExtendOver
 from tests.support import QS, principal, valid_id_number
 
@@ -56,14 +57,14 @@ async def test_registration_attaches_accept_and_general_reply_as_computed(db: Da
         }
     # The holiday and its make-up workdays are counted: 10 working days end after 10-08.
     assert date.fromisoformat(registered.data["due"]["general_reply"]["date"]) > date(2026, 10, 8)
-    shown = case_deadlines.attached(events)
+    shown = deadlines.attached(events)
     assert [d.rule for d in shown] == ["accept", "general_reply"]
     assert all(d.text for d in shown)
 
 
 async def test_open_deadline_flags_around_national_day(db: Database) -> None:
     events = await register_at(db, SEPT_28)
-    open_ = case_deadlines.open_deadline("registered", events)
+    open_ = deadlines.open_deadline("registered", events)
     assert open_ is not None and open_.day is not None
     dues = [date.fromisoformat(v["date"]) for v in events[0].data["due"].values()]
     assert open_.day == min(dues)  # the stricter of the two limits runs
@@ -78,12 +79,10 @@ async def test_open_deadline_flags_around_national_day(db: Database) -> None:
         (open_.day + timedelta(days=1), True, False),
     ]
     for day, overdue, soon in cases:
-        flags = case_deadlines.flags("registered", events, at(day), due_soon_days=3)
+        flags = deadlines.flags("registered", events, at(day), due_soon_days=3)
         assert (flags.overdue, flags.due_soon) == (overdue, soon), day
     # A finished case has no running deadline, so it is never overdue.
-    late = case_deadlines.flags(
-        "closed", events, at(open_.day + timedelta(days=30)), due_soon_days=3
-    )
+    late = deadlines.flags("closed", events, at(open_.day + timedelta(days=30)), due_soon_days=3)
     assert late.deadline is None and not late.overdue
 
 
@@ -93,9 +92,7 @@ async def test_deadline_beyond_the_known_calendar_is_an_error_not_no_deadline(db
     due = events[0].data["due"]
     assert set(due) == {"accept", "general_reply"}
     assert all("2027" in value["error"] for value in due.values())
-    flags = case_deadlines.flags(
-        "registered", events, datetime(2027, 2, 1, tzinfo=UTC), due_soon_days=3
-    )
+    flags = deadlines.flags("registered", events, datetime(2027, 2, 1, tzinfo=UTC), due_soon_days=3)
     assert flags.deadline is not None
     assert flags.error is not None and "2027" in flags.error
     assert not flags.overdue and not flags.due_soon
@@ -104,4 +101,4 @@ async def test_deadline_beyond_the_known_calendar_is_an_error_not_no_deadline(db
 @pytest.mark.parametrize("state", ["not_accepted", "redirected", "closed", "withdrawn"])
 async def test_no_open_deadline_once_the_step_is_done(db: Database, state: str) -> None:
     events = await register_at(db, SEPT_28)
-    assert case_deadlines.open_deadline(state, events) is None
+    assert deadlines.open_deadline(state, events) is None

@@ -12,13 +12,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from hall import case_links, cases, demo, visits
-from hall.case_links import SplitItem
-from hall.case_states import Change
+from hall import demo
+from hall.cases import cases, links
+from hall.cases.links import SplitItem
+from hall.cases.parties import add_party
+from hall.cases.states import Change
+from hall.cases.tables import Case, CaseEvent, CaseParty, CaseState, PartyRole
 from hall.db import Database, migrate
 from hall.errors import AccusedUnit, Conflict, Forbidden
-from hall.model import Case, CaseEvent, CaseParty, CaseState, PartyRole, Ticket
-from hall.parties import add_party
+from hall.queue.tables import Ticket
+from hall.visits import visits
 from tests.hall.test_case_links import open_case
 from tests.hall.test_case_states import MARCH, PATHS, new_case, walk
 from tests.support import QS, T0, principal
@@ -31,14 +34,14 @@ ACCUSE_ZHUJIAN = Change(classification="accusation", accused_department="zhujian
 
 async def merge(db: Database, who: str, case_id: int, into: int) -> Case:
     async with db.transaction() as session:
-        return await case_links.merge(
+        return await links.merge(
             session, await principal(db, who), case_id, into, reason="同一事项", now=MARCH
         )
 
 
 async def split_ticket(db: Database, case_id: int, ticket_id: int) -> Case:
     async with db.transaction() as session:
-        return await case_links.split(
+        return await links.split(
             session,
             await principal(db, "officer-urban"),
             case_id,
@@ -51,7 +54,7 @@ async def split_ticket(db: Database, case_id: int, ticket_id: int) -> Case:
 
 async def undo_split(db: Database, case_id: int) -> Case:
     async with db.transaction() as session:
-        return await case_links.undo_split(
+        return await links.undo_split(
             session, await principal(db, "officer-urban"), case_id, reason="撤销拆分", now=MARCH
         )
 
@@ -128,7 +131,7 @@ async def test_another_lines_merged_case_stays_hidden_from_the_officer(db: Datab
     # Undoing needs a caller of both cases too.
     with pytest.raises(Forbidden):
         async with db.transaction() as session:
-            await case_links.undo_merge(
+            await links.undo_merge(
                 session, await principal(db, "officer-urban"), b, reason="误合并", now=MARCH
             )
 
@@ -195,7 +198,7 @@ async def test_undo_split_refuses_a_person_who_is_a_party_again(db: Database) ->
         party = await add_party(session, a, PartyRole.REPRESENTATIVE, now=T0, petitioner_id=other)
         assert party is not None
     async with db.transaction() as session:
-        new = await case_links.split(
+        new = await links.split(
             session,
             await principal(db, "officer-urban"),
             a,
@@ -219,7 +222,7 @@ async def test_the_merge_of_an_undone_split_cannot_be_undone(db: Database) -> No
     assert (undone.state, undone.merged_into_id) == ("merged", a)
     with pytest.raises(Conflict, match="撤销拆分"):
         async with db.transaction() as session:
-            await case_links.undo_merge(
+            await links.undo_merge(
                 session, await principal(db, "officer-urban"), n.id, reason="撤销", now=MARCH
             )
 
@@ -257,13 +260,13 @@ async def test_reciprocal_merges_at_once_on_postgresql(pg_url: str) -> None:
 
         async def first() -> None:
             async with db.transaction() as session:
-                await case_links.merge(session, officer, b, a, reason="同一事项", now=MARCH)
+                await links.merge(session, officer, b, a, reason="同一事项", now=MARCH)
                 locked.set()
                 await release.wait()
 
         async def second() -> None:
             async with db.transaction() as session:
-                await case_links.merge(session, officer, a, b, reason="同一事项", now=MARCH)
+                await links.merge(session, officer, a, b, reason="同一事项", now=MARCH)
 
         one = asyncio.create_task(first())
         await asyncio.wait_for(locked.wait(), 10)  # B into A holds its locks, uncommitted

@@ -9,14 +9,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hall import case_links, cases, visits
-from hall.case_links import SplitItem
-from hall.case_states import Change, transition
+from hall.cases import cases, links
+from hall.cases.links import SplitItem
+from hall.cases.registration import Registration, register
+from hall.cases.states import Change, transition
+from hall.cases.tables import Case, CaseEvent, CaseParty, CaseState
+from hall.cases.timeline import verify_chain
 from hall.db import Database
 from hall.errors import Conflict, InvalidInput
-from hall.model import Case, CaseEvent, CaseParty, CaseState, Channel, Ticket, Visit
-from hall.registration import Registration, register
-from hall.timeline import verify_chain
+from hall.queue.tables import Channel, Ticket
+from hall.visits import visits
+from hall.visits.tables import Visit
 from tests.hall.test_case_states import MARCH, PATHS, walk
 from tests.hall.test_parties import COLLECTIVE
 from tests.support import QS, T0, principal, valid_id_number
@@ -55,7 +58,7 @@ async def test_merge_shows_b_from_a_and_undo_restores_its_state(db: Database) ->
     await walk(db, b, PATHS[CaseState.TRIAGED])
     officer = await principal(db, "officer-urban")
     async with db.transaction() as session:
-        merged = await case_links.merge(session, officer, b, a, reason="同一事项", now=MARCH)
+        merged = await links.merge(session, officer, b, a, reason="同一事项", now=MARCH)
     assert (merged.state, merged.merged_into_id) == ("merged", a)
     async with db.reader() as session:
         view = await cases.case_view(session, officer, a)
@@ -64,7 +67,7 @@ async def test_merge_shows_b_from_a_and_undo_restores_its_state(db: Database) ->
     assert [t.ticket.case_id for t in view.tickets] == [a, a]
     assert (await kinds(db, a))[-1] == "case_merged_in"
     async with db.transaction() as session:
-        back = await case_links.undo_merge(session, officer, b, reason="误合并", now=MARCH + S1)
+        back = await links.undo_merge(session, officer, b, reason="误合并", now=MARCH + S1)
     assert (back.state, back.merged_into_id) == ("triaged", None)
     async with db.reader() as session:  # and goes back with the undo
         last = await session.scalar(select(Ticket.case_id).order_by(Ticket.id.desc()))
@@ -73,7 +76,7 @@ async def test_merge_shows_b_from_a_and_undo_restores_its_state(db: Database) ->
     assert (await kinds(db, b))[-2:] == ["state_changed", "state_changed"]
     with pytest.raises(Conflict, match="当前状态为 triaged"):
         async with db.transaction() as session:
-            await case_links.undo_merge(session, officer, b, reason="再撤销", now=MARCH + S1)
+            await links.undo_merge(session, officer, b, reason="再撤销", now=MARCH + S1)
 
 
 async def test_illegal_merges_are_conflicts_naming_the_state(db: Database) -> None:
@@ -82,7 +85,7 @@ async def test_illegal_merges_are_conflicts_naming_the_state(db: Database) -> No
 
     async def merge(case_id: int, into: int) -> None:
         async with db.transaction() as session:
-            await case_links.merge(session, officer, case_id, into, reason="合并", now=MARCH)
+            await links.merge(session, officer, case_id, into, reason="合并", now=MARCH)
 
     with pytest.raises(Conflict, match="并入其自身"):
         await merge(a, a)
@@ -111,7 +114,7 @@ async def test_split_a_visit_out_and_undo(db: Database) -> None:
         called = await visits.call_next(session, officer, now=T0 + S1, settings=QS)
     with pytest.raises(Conflict, match="正在进行"):
         async with db.transaction() as session:
-            await case_links.split(
+            await links.split(
                 session,
                 officer,
                 source,
@@ -131,7 +134,7 @@ async def test_split_a_visit_out_and_undo(db: Database) -> None:
             settings=QS,
         )
     async with db.transaction() as session:
-        new = await case_links.split(
+        new = await links.split(
             session,
             officer,
             source,
@@ -148,9 +151,7 @@ async def test_split_a_visit_out_and_undo(db: Database) -> None:
     assert (await kinds(db, source))[-1] == "case_split"
     assert await kinds(db, new.id) == ["registered", "split_from"]
     async with db.transaction() as session:
-        undone = await case_links.undo_split(
-            session, officer, new.id, reason="拆错了", now=T0 + 4 * S1
-        )
+        undone = await links.undo_split(session, officer, new.id, reason="拆错了", now=T0 + 4 * S1)
     assert (undone.state, undone.merged_into_id) == ("merged", source)
     async with db.reader() as session:
         assert (await session.get_one(Visit, called.visit.id)).case_id == source
@@ -158,7 +159,7 @@ async def test_split_a_visit_out_and_undo(db: Database) -> None:
     assert (await kinds(db, new.id))[-1] == "state_changed"  # registered → merged
     with pytest.raises(Conflict, match="当前状态为 merged"):
         async with db.transaction() as session:
-            await case_links.undo_split(session, officer, new.id, reason="再撤销", now=T0 + 5 * S1)
+            await links.undo_split(session, officer, new.id, reason="再撤销", now=T0 + 5 * S1)
 
 
 async def test_split_a_representative_out_and_undo(db: Database) -> None:
@@ -176,7 +177,7 @@ async def test_split_a_representative_out_and_undo(db: Database) -> None:
     representative = next(p for p in parties if p.role == "representative")
     with pytest.raises(Conflict, match="信访人本人"):
         async with db.transaction() as session:
-            await case_links.split(
+            await links.split(
                 session,
                 officer,
                 done.case.id,
@@ -186,7 +187,7 @@ async def test_split_a_representative_out_and_undo(db: Database) -> None:
                 now=T0 + S1,
             )
     async with db.transaction() as session:
-        new = await case_links.split(
+        new = await links.split(
             session,
             officer,
             done.case.id,
@@ -203,7 +204,7 @@ async def test_split_a_representative_out_and_undo(db: Database) -> None:
         representative.petitioner_id,
     )
     async with db.transaction() as session:
-        await case_links.undo_split(session, officer, new.id, reason="撤销拆分", now=T0 + 2 * S1)
+        await links.undo_split(session, officer, new.id, reason="撤销拆分", now=T0 + 2 * S1)
     async with db.reader() as session:
         back = await session.get_one(CaseParty, representative.id)
     assert (back.case_id, back.role) == (done.case.id, "representative")
@@ -216,7 +217,7 @@ async def test_a_split_case_worked_on_cannot_be_undone(db: Database) -> None:
     assert ticket is not None
     officer = await principal(db, "officer-urban")
     async with db.transaction() as session:
-        new = await case_links.split(
+        new = await links.split(
             session,
             officer,
             source,
@@ -231,9 +232,9 @@ async def test_a_split_case_worked_on_cannot_be_undone(db: Database) -> None:
         )
     with pytest.raises(Conflict, match="当前状态为 triaged"):
         async with db.transaction() as session:
-            await case_links.undo_split(session, officer, new.id, reason="撤销", now=MARCH)
+            await links.undo_split(session, officer, new.id, reason="撤销", now=MARCH)
     with pytest.raises(InvalidInput):
         async with db.transaction() as session:
-            await case_links.split(
+            await links.split(
                 session, officer, source, SplitItem(), summary="x", reason="不同事项", now=MARCH
             )

@@ -8,15 +8,18 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from hall import case_deadlines, case_states
-from hall.calendar import CalendarUnknown, load_calendar
-from hall.case_states import TRANSITIONS, Change, transition
+from hall.accounts.tables import Role
+from hall.calendar.deadlines import Rule, due_date
+from hall.calendar.workdays import CalendarUnknown, load_calendar
+from hall.cases import deadlines as case_deadlines
+from hall.cases import states
+from hall.cases.registration import Registration, register
+from hall.cases.states import TRANSITIONS, Change, transition
+from hall.cases.tables import Case, CaseEvent, CaseState
+from hall.cases.timeline import verify_chain
 from hall.db import Database
-from hall.deadlines import Rule, due_date
 from hall.errors import Conflict, Forbidden, InvalidInput
-from hall.model import Case, CaseEvent, CaseState, Channel, Role
-from hall.registration import Registration, register
-from hall.timeline import verify_chain
+from hall.queue.tables import Channel
 from tests.support import QS, T0, principal, valid_id_number
 
 S = CaseState
@@ -80,7 +83,7 @@ def test_the_table_covers_every_state() -> None:
     assert set(TRANSITIONS) == set(CaseState)
     assert set(PATHS) == set(CaseState)
     for state in CaseState:
-        assert case_states.label(state) != state.value
+        assert states.label(state) != state.value
 
 
 async def test_every_illegal_transition_is_a_conflict_naming_the_state(db: Database) -> None:
@@ -211,7 +214,7 @@ async def test_acceptance_attaches_the_handling_deadline_and_one_extension(
         running = case_deadlines.open_deadline(done.case.state, list(events))
         assert running is not None
         assert (running.rule, running.day) == ("extension", extension.day)
-        assert S.IN_PROGRESS not in await case_states.allowed_next(session, who, case_id)
+        assert S.IN_PROGRESS not in await states.allowed_next(session, who, case_id)
     with pytest.raises(Conflict, match="已延期一次"):
         async with db.transaction() as session:
             await transition(session, who, case_id, S.IN_PROGRESS, reason="再次延期", now=MARCH)

@@ -17,8 +17,8 @@ from datetime import date
 
 import pytest
 
-from hall.calendar import CalendarUnknown, OfficialCalendar, Override
-from hall.deadlines import CHECK_RULES, Rule, check_dates, due_date, due_soon, overdue
+from hall.calendar.deadlines import CHECK_RULES, Rule, check_dates, due_date, due_soon, overdue
+from hall.calendar.workdays import CalendarUnknown, OfficialCalendar, Override
 from hall.errors import InvalidInput
 from hall.settings import CaseSettings, ExtendOver
 

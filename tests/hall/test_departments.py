@@ -8,12 +8,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from hall import cases, departments
-from hall.case_states import Change, transition
+from hall.cases import cases, departments
+from hall.cases.states import Change, transition
+from hall.cases.tables import Case, CaseEvent, CaseState
+from hall.cases.timeline import verify_chain
 from hall.db import Database
 from hall.errors import Conflict, Forbidden, InvalidInput
-from hall.model import Case, CaseEvent, CaseState
-from hall.timeline import verify_chain
 from tests.hall.test_case_states import MARCH, new_case
 from tests.support import principal
 

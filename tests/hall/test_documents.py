@@ -12,9 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hall import cases, demo, documents
+from hall import demo
+from hall.audit import AuditEntry
+from hall.cases import cases, documents
+from hall.cases.document_store import DocumentStore
+from hall.cases.tables import Case, CaseEvent, Visibility
+from hall.cases.timeline import verify_chain
 from hall.db import Database, migrate
-from hall.document_store import DocumentStore
 from hall.errors import (
     Conflict,
     FileTooLarge,
@@ -23,8 +27,6 @@ from hall.errors import (
     NotFound,
     UnsupportedType,
 )
-from hall.model import AuditEntry, Case, CaseEvent, Visibility
-from hall.timeline import verify_chain
 from tests.document_fixtures import HTML, exe, jpeg_head, padded_png, pdf, png, webp_head
 from tests.hall.test_case_states import new_case
 from tests.support import T0, principal

@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hall import evaluation
-from hall.case_states import Change
+from hall.cases import evaluation
+from hall.cases.registration import Registration, register
+from hall.cases.states import Change
+from hall.cases.tables import Case, CaseEvent, CaseState, Evaluation
 from hall.db import Database
 from hall.errors import Conflict, Forbidden, InvalidInput
-from hall.model import Case, CaseEvent, CaseState, Channel, Evaluation
-from hall.registration import Registration, register
+from hall.queue.tables import Channel
 from hall.settings import CaseSettings
 from tests.hall.test_case_states import MARCH, PATHS, new_case, walk
 from tests.support import QS, principal, valid_id_number

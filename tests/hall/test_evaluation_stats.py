@@ -7,12 +7,12 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from hall import evaluation
-from hall.case_states import Change, transition
+from hall.cases import evaluation
+from hall.cases.evaluation_stats import EvaluationFigures, Group, check_range, evaluation_figures
+from hall.cases.states import Change, transition
+from hall.cases.tables import Case, CaseState
 from hall.db import Database
 from hall.errors import InvalidInput
-from hall.evaluation_stats import EvaluationFigures, Group, check_range, evaluation_figures
-from hall.model import Case, CaseState
 from tests.hall.test_case_states import CLAIM, MARCH, new_case
 from tests.support import principal
 

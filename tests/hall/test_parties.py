@@ -13,12 +13,14 @@ import pytest
 from alembic import command
 from sqlalchemy import func, select
 
-from hall import cases
+from hall.audit import AuditEntry
+from hall.cases import cases
+from hall.cases.parties import Person
+from hall.cases.registration import Registration, register
+from hall.cases.tables import Case, CaseParty, Petitioner
 from hall.db import Database, alembic_config, migrate
 from hall.errors import DuplicateParty, HeadCountTooLow, InvalidInput, TooManyRepresentatives
-from hall.model import AuditEntry, Case, CaseParty, Channel, Petitioner, Ticket
-from hall.parties import Person
-from hall.registration import Registration, register
+from hall.queue.tables import Channel, Ticket
 from tests.hall.test_migration_upgrade import _fill_0001
 from tests.support import QS, T0, principal, valid_id_number
 

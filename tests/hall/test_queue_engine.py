@@ -9,13 +9,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hall import offers, officers, positions, presence, queue_sql, tickets, visits
+from hall.accounts.tables import Role
+from hall.accounts.users import Principal, add_user
+from hall.cases.registration import Registration, RepeatDecision, register
 from hall.db import Database
 from hall.errors import Conflict, Forbidden, InvalidInput, QueueEmpty
-from hall.model import Channel, Line, OfficerState, Role, Ticket, TicketEvent, Visit
-from hall.registration import Registration, RepeatDecision, register
+from hall.queue import offers, officers, positions, presence, sql, tickets
+from hall.queue.tables import Channel, Line, OfficerState, Ticket, TicketEvent
 from hall.settings import QueueSettings
-from hall.users import Principal, add_user
+from hall.visits import visits
+from hall.visits.tables import Visit
 from tests.support import QS, T0, petition, principal
 
 S = timedelta(seconds=1)
@@ -830,7 +833,7 @@ async def test_many_recusals_on_one_line_do_not_hide_its_best_ticket(db: Databas
             line_codes=("urban", "legal"),
         )
     officer = await principal(db, "officer-two-lines")
-    heads = queue_sql.PAGE + 2
+    heads = sql.PAGE + 2
     urban = await enqueue(db, heads + 1)  # T0 .. T0+heads s
     desk = await principal(db, "desk")
     async with db.transaction() as session:

@@ -15,12 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from hall import positions, queue, tickets, visits
+from hall.cases.registration import register
 from hall.db import Database
-from hall.model import Channel, PriorityClass, Ticket, TicketState
-from hall.queue import Candidate, Choice, choose, rank_for
-from hall.registration import register
+from hall.queue import positions, queue, tickets
+from hall.queue.queue import Candidate, Choice, choose, rank_for
+from hall.queue.tables import Channel, PriorityClass, Ticket, TicketState
 from hall.settings import QueueSettings
+from hall.visits import visits
 from tests.support import QS, T0, petition, principal
 
 NORMAL, PRIORITY, URGENT = PriorityClass.NORMAL, PriorityClass.PRIORITY, PriorityClass.URGENT

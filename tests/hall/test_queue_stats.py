@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hall.cases.tables import Case, Petitioner
 from hall.db import Database
-from hall.model import Case, Line, Petitioner, Ticket, TicketEvent, TicketState
-from hall.queue_stats import (
+from hall.queue.stats import (
     DayFigures,
     Figures,
     LogRow,
@@ -23,6 +23,7 @@ from hall.queue_stats import (
     percentile,
     queue_figures,
 )
+from hall.queue.tables import Line, Ticket, TicketEvent, TicketState
 from hall.settings import QueueSettings
 
 DAY = date(2026, 11, 2)

@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from hall.cases.registration import Registration, register
+from hall.cases.tables import Case, Petitioner
+from hall.cases.timeline import verify_chain
 from hall.db import Database
 from hall.errors import Conflict, InvalidInput
-from hall.model import Case, Channel, Petitioner, Ticket
-from hall.registration import Registration, register
-from hall.timeline import verify_chain
+from hall.queue.tables import Channel, Ticket
 from tests.support import QS, T0, principal, valid_id_number
 
 GOOD = Registration(

@@ -10,15 +10,17 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from hall import demo, presence
+from hall import demo
+from hall.cases.parties import Person
+from hall.cases.registration import Registered, Registration, RepeatDecision, register
+from hall.cases.repeats import similarity
+from hall.cases.tables import Case, CaseEvent
+from hall.cases.timeline import verify_chain
 from hall.db import Database, migrate
 from hall.errors import InvalidInput, RepeatCandidates
-from hall.model import Case, CaseEvent, Channel, Ticket
-from hall.parties import Person
-from hall.registration import Registered, Registration, RepeatDecision, register
-from hall.repeats import similarity
+from hall.queue import presence
+from hall.queue.tables import Channel, Ticket
 from hall.settings import CaseSettings
-from hall.timeline import verify_chain
 from tests.support import QS, T0, principal, valid_id_number
 from tests.web.test_cli import pg_url  # noqa: F401 - the PostgreSQL database fixture
 

@@ -6,11 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from hall.accounts.users import Principal
+from hall.cases.registration import register
+from hall.cases.tables import CaseEvent, Visibility
+from hall.cases.timeline import append_event, readable_events, verify_chain
 from hall.db import Database
-from hall.model import CaseEvent, Channel, Visibility
-from hall.registration import register
-from hall.timeline import append_event, readable_events, verify_chain
-from hall.users import Principal
+from hall.queue.tables import Channel
 from tests.hall.test_registration import GOOD
 from tests.support import QS, T0, principal
 

@@ -9,12 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hall import live, positions, queue, visits
+from hall.cases.registration import Registration, register
+from hall.cases.timeline import verify_chain
 from hall.db import Database
 from hall.errors import Conflict, Forbidden, InvalidInput, QueueEmpty
-from hall.model import Channel, Ticket, TicketEvent, Visit
-from hall.registration import Registration, register
-from hall.timeline import verify_chain
+from hall.queue import live, positions, queue
+from hall.queue.tables import Channel, Ticket, TicketEvent
+from hall.visits import visits
+from hall.visits.tables import Visit
 from tests.support import QS, T0, petition, principal
 
 

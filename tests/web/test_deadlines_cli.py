@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from hall.calendar import mark_year_complete, set_override
+from hall.calendar.workdays import mark_year_complete, set_override
 from hall.db import Database
 from hall.settings import CaseSettings, ExtendOver
 from web.config import Config, from_env

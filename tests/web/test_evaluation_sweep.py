@@ -11,11 +11,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from hall import demo, evaluation
-from hall.case_states import transition
+from hall import demo
+from hall.cases import evaluation
+from hall.cases.states import transition
+from hall.cases.tables import Case, CaseEvent, CaseState, Evaluation
 from hall.db import Database, migrate
 from hall.errors import Conflict
-from hall.model import Case, CaseEvent, CaseState, Evaluation
 from tests.hall.test_case_states import MARCH, PATHS, new_case, walk
 from tests.hall.test_evaluation import DAYS, responded_case
 from tests.support import MovableClock, principal
