@@ -1,7 +1,8 @@
 """`hall deadlines --from DATE`: the supervisors' check tool, run as a real subprocess on a real
 data folder; the case settings it reads from the environment.
 
-Every expected date is counted by hand (see tests/hall/test_deadlines.py for the calendar facts).
+Every expected date is counted by hand (see tests/hall/calendar/test_deadlines.py for the calendar
+facts).
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from hall.cases.states import transition
 from hall.cases.tables import Case, CaseEvent, CaseState, Evaluation
 from hall.db import Database, migrate
 from hall.errors import Conflict
-from tests.hall.test_case_states import MARCH, PATHS, new_case, walk
-from tests.hall.test_evaluation import DAYS, responded_case
+from tests.hall.cases.test_case_states import MARCH, PATHS, new_case, walk
+from tests.hall.cases.test_evaluation import DAYS, responded_case
 from tests.support import MovableClock, principal
 from tests.web.test_cli import pg_url  # noqa: F401 - the PostgreSQL fixture
 from web.evaluation_sweeper import EvaluationSweeper

@@ -11,7 +11,7 @@ from hall.cases.states import Change, transition
 from hall.cases.tables import Case, CaseEvent, CaseState
 from hall.db import Database
 from hall.errors import AccusedUnit, InvalidInput
-from tests.hall.test_case_states import MARCH, PATHS, new_case, walk
+from tests.hall.cases.test_case_states import MARCH, PATHS, new_case, walk
 from tests.support import principal
 
 S = CaseState

@@ -14,7 +14,7 @@ from hall.cases.tables import Case, CaseEvent, CaseState
 from hall.cases.timeline import verify_chain
 from hall.db import Database
 from hall.errors import Conflict, Forbidden, InvalidInput
-from tests.hall.test_case_states import MARCH, new_case
+from tests.hall.cases.test_case_states import MARCH, new_case
 from tests.support import principal
 
 S = CaseState

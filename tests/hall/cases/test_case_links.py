@@ -20,8 +20,8 @@ from hall.errors import Conflict, InvalidInput
 from hall.queue.tables import Channel, Ticket
 from hall.visits import visits
 from hall.visits.tables import Visit
-from tests.hall.test_case_states import MARCH, PATHS, walk
-from tests.hall.test_parties import COLLECTIVE
+from tests.hall.cases.test_case_states import MARCH, PATHS, walk
+from tests.hall.cases.test_parties import COLLECTIVE
 from tests.support import QS, T0, principal, valid_id_number
 
 S1 = timedelta(seconds=1)

@@ -22,8 +22,8 @@ from hall.db import Database, migrate
 from hall.errors import AccusedUnit, Conflict, Forbidden
 from hall.queue.tables import Ticket
 from hall.visits import visits
-from tests.hall.test_case_links import open_case
-from tests.hall.test_case_states import MARCH, PATHS, new_case, walk
+from tests.hall.cases.test_case_links import open_case
+from tests.hall.cases.test_case_states import MARCH, PATHS, new_case, walk
 from tests.support import QS, T0, principal
 from tests.web import test_cli
 

@@ -16,7 +16,7 @@ from hall.db import Database
 from hall.errors import Conflict, Forbidden, InvalidInput
 from hall.queue.tables import Channel
 from hall.settings import CaseSettings
-from tests.hall.test_case_states import MARCH, PATHS, new_case, walk
+from tests.hall.cases.test_case_states import MARCH, PATHS, new_case, walk
 from tests.support import QS, principal, valid_id_number
 
 DAYS = CaseSettings().evaluation_days

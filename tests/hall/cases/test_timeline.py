@@ -12,7 +12,7 @@ from hall.cases.tables import CaseEvent, Visibility
 from hall.cases.timeline import append_event, readable_events, verify_chain
 from hall.db import Database
 from hall.queue.tables import Channel
-from tests.hall.test_registration import GOOD
+from tests.hall.cases.test_registration import GOOD
 from tests.support import QS, T0, principal
 
 

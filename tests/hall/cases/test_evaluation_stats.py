@@ -13,7 +13,7 @@ from hall.cases.states import Change, transition
 from hall.cases.tables import Case, CaseState
 from hall.db import Database
 from hall.errors import InvalidInput
-from tests.hall.test_case_states import CLAIM, MARCH, new_case
+from tests.hall.cases.test_case_states import CLAIM, MARCH, new_case
 from tests.support import principal
 
 S = CaseState

@@ -28,7 +28,7 @@ from hall.errors import (
     UnsupportedType,
 )
 from tests.document_fixtures import HTML, exe, jpeg_head, padded_png, pdf, png, webp_head
-from tests.hall.test_case_states import new_case
+from tests.hall.cases.test_case_states import new_case
 from tests.support import T0, principal
 from tests.web import test_cli
 

@@ -18,8 +18,8 @@ from hall.cases.states import Change, transition
 from hall.cases.tables import CaseState
 from hall.db import Database
 from hall.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from tests.hall.test_case_states import new_case
-from tests.hall.test_departments import assign
+from tests.hall.cases.test_case_states import new_case
+from tests.hall.cases.test_departments import assign
 from tests.support import principal
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)

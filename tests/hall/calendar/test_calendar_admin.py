@@ -21,7 +21,7 @@ from hall.cases.timeline import verify_chain
 from hall.db import Database, migrate
 from hall.errors import Conflict, InvalidInput, NotFound
 from hall.settings import ExtendOver
-from tests.hall.test_case_deadlines import register_at
+from tests.hall.cases.test_case_deadlines import register_at
 from tests.web.test_cli import pg_url  # noqa: F401 - the PostgreSQL fixture
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
