@@ -18,10 +18,10 @@ from hall.queue import live, offers, officers, presence, tickets
 from hall.queue.tables import Channel, Line, Ticket
 from hall.settings import HALL_TZ
 from hall.visits.tables import Visit
+from services.queue import state_json
 from web import keys
 from web.api import parse_body
 from web.auth import add_route, principal
-from web.queue_service import state_json
 
 OFFICERS = {"officer", "leader"}
 DESK = {"desk", "supervisor", "admin", "leader"}

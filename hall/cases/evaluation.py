@@ -163,7 +163,7 @@ async def sweep_expired(
 
     The candidates come from one query: each answered case's latest `responded` step whose day
     (hall time) is more than `days` days before today, without an evaluations row. The caller
-    runs it batch after batch, one short transaction each (`web.evaluation_sweeper`).
+    runs it batch after batch, one short transaction each (`services.evaluation_sweeper`).
     """
     today = now.astimezone(HALL_TZ).date()
     # Expired when the response's hall day + days < today, i.e. it happened before this instant.

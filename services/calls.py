@@ -21,12 +21,13 @@ from hall.queue import tickets
 from hall.queue.tables import Ticket
 from hall.visits import recordings, visits
 from hall.visits.tables import RecordingState, Visit, VisitState
-from recording import postprocess, recovery
+from recording import layout, postprocess
 from recording.recorder import RoomRecorder
 from recording.settings import RecordingSettings
+from services import recovery
+from services.queue import QueueService
 from signaling.bus import LocalBus
 from signaling.hub import MediaHub
-from web.queue_service import QueueService
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class CallService:
 
     async def _open_room(self, visit_id: int) -> _LiveCall:
         room = visits.media_room(visit_id)
-        directory = self.settings.directory / f"visit-{visit_id}"
+        directory = layout.room_folder(self.settings.directory, room)
         recorder = RoomRecorder(
             directory, name=room, audio_only_after_s=self.settings.audio_only_after_s
         )
@@ -242,7 +243,7 @@ class CallService:
             logger.warning("[visit %s] ended with nothing recorded", visit_id)
             return
         now = self.clock.now()
-        composite_path = recovery.composite_path(self.settings.directory, visit_id)
+        composite_path = layout.composite_path(self.settings.directory, room)
         async with self.db.transaction() as session:
             rows = [
                 await recordings.add(

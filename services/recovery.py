@@ -1,6 +1,9 @@
 """Start-up recovery of recordings (STYLE rule 8): participant files a crash left as ``.part`` get
 recording rows, are salvaged or quarantined, and every unfinished recording goes back to
-post-processing. Each step is idempotent: a second restart finds nothing left to do."""
+post-processing. Each step is idempotent: a second restart finds nothing left to do.
+
+`recording` finds, salvages and moves the files (`recording.layout`, `recording.salvage`); the
+rows are written here, through `hall.visits.recordings`."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from hall.db import Database
 from hall.ports import Clock
 from hall.visits import recordings, visits
 from hall.visits.tables import Recording, Visit, VisitState
-from recording import salvage
+from recording import layout, salvage
 from recording.settings import RecordingSettings
 
 logger = logging.getLogger(__name__)
@@ -31,36 +34,9 @@ class Unfinished:
     composite_path: Path
 
 
-def composite_path(directory: Path, visit_id: int) -> Path:
-    """Where a visit's composite goes: ``<directory>/visit-<id>/visit-<id>-composite.webm``."""
-    room = visits.media_room(visit_id)
-    return directory / room / f"{room}-composite.webm"
-
-
-def leftover_parts(directory: Path) -> dict[int, list[Path]]:
-    """The participant files in the visits' folders, by visit id (quarantine not included): the
-    ``.webm.part`` a crash left, and the finished ``.webm`` a graceful stop mid-visit left (the
-    recorder closed its files, but the visit ended only at this start-up). Whether a row claims
-    one is for the caller to check; composites and their leftovers are not participant files."""
-    found: dict[int, list[Path]] = {}
-    for pattern in ("visit-*/*.webm.part", "visit-*/*.webm"):
-        for part in sorted(directory.glob(pattern)):
-            visit_id = visits.visit_id_of_room(part.parent.name)
-            if visit_id is None or part.name.startswith(f"{part.parent.name}-composite."):
-                continue
-            found.setdefault(visit_id, []).append(part)
-    return found
-
-
-def _participant_of(part: Path, visit_id: int) -> str:
-    # The recorder names files <room>-<participant>.webm(.part).
-    name = part.name.removesuffix(".part").removesuffix(".webm")
-    return name.removeprefix(f"{visits.media_room(visit_id)}-")
-
-
 def _claimed(part: Path, rows: list[Recording]) -> bool:
     paths = {Path(row.path) for row in rows}
-    return part in paths or salvage.final_name(part) in paths
+    return part in paths or layout.final_name(part) in paths
 
 
 async def adopt_leftovers(session: AsyncSession, directory: Path, *, now: datetime) -> list[Path]:
@@ -73,7 +49,10 @@ async def adopt_leftovers(session: AsyncSession, directory: Path, *, now: dateti
     folders and renames files, so start-up is not held up.
     """
     adopted: list[Path] = []
-    for visit_id, parts in leftover_parts(directory).items():
+    for room, parts in layout.leftover_parts(directory).items():
+        visit_id = visits.visit_id_of_room(room)
+        if visit_id is None:
+            continue
         rows = await recordings.for_visit(session, visit_id)
         unclaimed = [part for part in parts if not _claimed(part, rows)]
         if not unclaimed:
@@ -89,7 +68,7 @@ async def adopt_leftovers(session: AsyncSession, directory: Path, *, now: dateti
                 visit_id=visit_id,
                 case_id=visit.case_id,
                 kind="participant",
-                participant=_participant_of(part, visit_id),
+                participant=layout.participant_of(part, room),
                 path=str(part),
                 now=now,
                 salvaged=True,
@@ -101,7 +80,7 @@ async def adopt_leftovers(session: AsyncSession, directory: Path, *, now: dateti
                 case_id=visit.case_id,
                 kind="composite",
                 participant="",
-                path=str(composite_path(directory, visit_id)),
+                path=str(layout.composite_path(directory, room)),
                 now=now,
                 salvaged=True,
             )
@@ -152,13 +131,13 @@ async def salvage_unfinished(
         for row in group:
             if row.kind == "composite":
                 continue
-            if row.path.endswith(salvage.PART_SUFFIX):
+            if row.path.endswith(layout.PART_SUFFIX):
                 saved = await _salvage_row(db, settings, clock, row)
                 if saved is not None:
                     participants.append((row.id, saved))
             else:
                 if row.salvaged:  # salvaged, committed, then a crash before .part was removed
-                    salvage.remove_part(Path(row.path + salvage.PART_SUFFIX))
+                    salvage.remove_part(Path(row.path + layout.PART_SUFFIX))
                 participants.append((row.id, Path(row.path)))
         if composite is None:
             logger.error("[visit %s] unfinished recordings without a composite row", visit_id)
