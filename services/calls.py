@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from hall.accounts.users import Principal
 from hall.cases.tables import Case
 from hall.db import Database
@@ -20,7 +18,7 @@ from hall.ports import Clock
 from hall.queue import tickets
 from hall.queue.tables import Ticket
 from hall.visits import recordings, visits
-from hall.visits.tables import RecordingState, Visit, VisitState
+from hall.visits.tables import RecordingState, Visit
 from recording import layout, postprocess
 from recording.recorder import RoomRecorder
 from recording.settings import RecordingSettings
@@ -190,11 +188,7 @@ class CallService:
     async def live_visit_of(self, officer: Principal) -> dict[str, Any] | None:
         """The officer's live visit, reopening its media room if this process lost it."""
         async with self.db.reader() as session:
-            visit = await session.scalar(
-                select(Visit).where(
-                    Visit.officer_id == officer.user_id, Visit.state == VisitState.LIVE
-                )
-            )
+            visit = await visits.live_visit_of(session, officer.user_id)
             if visit is None:
                 return None
             ticket = await session.get_one(Ticket, visit.ticket_id)

@@ -10,14 +10,13 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
-
 from hall.accounts.tables import Role
 from hall.accounts.users import Principal
 from hall.db import Database
 from hall.ports import Clock
+from hall.queue import lines as queue_lines
 from hall.queue import live, offers, officers, presence
-from hall.queue.tables import Line, Ticket
+from hall.queue.tables import Ticket
 from hall.settings import QueueSettings
 from hall.visits import visits
 from hall.visits.tables import Visit
@@ -54,11 +53,7 @@ class QueueService:
         auto-offers, refresh the board's counts."""
         lines = sorted(set(line_ids))
         async with self.db.reader() as session:
-            auto = list(
-                await session.scalars(
-                    select(Line.id).where(Line.id.in_(lines), Line.auto_offer.is_(True))
-                )
-            )
+            auto = await queue_lines.auto_offer_line_ids(session, lines)
         # Offers are written only on lines that distribute automatically (off by default).
         for line_id in auto:
             await self._dispatch(line_id)

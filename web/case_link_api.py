@@ -6,10 +6,9 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall.cases import links
+from hall.cases import cases, links
 from hall.cases.tables import Case
 from hall.errors import NotFound
 from web import keys
@@ -61,7 +60,7 @@ async def _case_id(session: AsyncSession, ref: int | str) -> int:
     """A case named by its id or its number (JF…)."""
     if isinstance(ref, int):
         return ref
-    found = await session.scalar(select(Case.id).where(Case.number == ref.strip().upper()))
+    found = await cases.case_id_of_number(session, ref.strip().upper())
     if found is None:
         raise NotFound(f"信访事项 {ref.strip()} 不存在")
     return found

@@ -17,14 +17,13 @@ from datetime import date
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy import select
 
 from hall import demo
 from hall.accounts import admin
 from hall.accounts.tables import Role
 from hall.calendar.deadlines import check_dates
 from hall.calendar.workdays import load_calendar
-from hall.cases.tables import Case
+from hall.cases import cases
 from hall.cases.timeline import verify_chain
 from hall.db import Database, migrate
 from hall.errors import HallError, InvalidInput
@@ -142,10 +141,7 @@ async def _verify_chain(config: Config, case_id: int | None) -> int:
     db = Database(url)
     try:
         async with db.reader() as session:
-            query = select(Case.id, Case.number).order_by(Case.id)
-            if case_id is not None:
-                query = query.where(Case.id == case_id)
-            rows = list(await session.execute(query))
+            rows = await cases.case_numbers(session, case_id)
             if case_id is not None and not rows:
                 raise InvalidInput(f"信访事项 {case_id} 不存在")
             breaks = 0

@@ -9,13 +9,11 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from hall.cases import deadlines as case_deadlines
-from hall.cases import listing, notices, states
+from hall.cases import listing, notices, states, timeline
 from hall.cases.deadlines import Deadline, Flags
 from hall.cases.listing import CaseFilter
-from hall.cases.tables import CaseEvent
 from web import keys
 from web.api import parse_body, parse_query
 from web.auth import STAFF, add_route, principal
@@ -108,11 +106,7 @@ async def case_deadlines_api(request: web.Request) -> web.StreamResponse:
     app = request.app
     async with app[keys.DB].reader() as session:
         case = await notices.readable_case(session, who, case_id)
-        events = list(
-            await session.scalars(
-                select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
-            )
-        )
+        events = await timeline.events_of(session, case.id)
         delivered = await notices.deliveries(session, case.id)
         available = notices.available(case, events)
     flags = case_deadlines.flags(

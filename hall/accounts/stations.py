@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall.accounts.tables import User
+from hall.accounts.tables import User, Village
 from hall.cases.tables import Case, CaseParty, PartyRole
 from hall.queue.tables import Ticket
 
@@ -32,3 +32,8 @@ async def station_acts_for(session: AsyncSession, terminal_id: int | None, case_
         return False
     found = await session.scalar(select(Case.id).where(Case.id == case_id, acts_for(terminal_id)))
     return found is not None
+
+
+async def all_villages(session: AsyncSession) -> list[Village]:
+    """Every village served by a station, in id order."""
+    return list(await session.scalars(select(Village).order_by(Village.id)))

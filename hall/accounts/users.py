@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -184,3 +185,8 @@ async def principal_for(session: AsyncSession, token: str, *, now: datetime) -> 
         csrf_token=login.csrf_token,
         department_id=user.department_id,
     )
+
+
+async def users_with_roles(session: AsyncSession, roles: Collection[str]) -> list[User]:
+    """The accounts whose role is one of `roles`."""
+    return list(await session.scalars(select(User).where(User.role.in_(roles))))

@@ -279,3 +279,21 @@ async def list_cases(session: AsyncSession, who: Principal, *, limit: int = 100)
     if who.role == Role.OFFICER:
         query = query.where(Case.line_id.in_(who.line_ids))
     return list(await session.scalars(query))
+
+
+async def case_id_of_number(session: AsyncSession, number: str) -> int | None:
+    """The id of the case with this number (JF…, exact), or None."""
+    return await session.scalar(select(Case.id).where(Case.number == number))
+
+
+async def case_numbers(session: AsyncSession, case_id: int | None = None) -> list[tuple[int, str]]:
+    """(id, number) of every case in id order, or of the one case `case_id` (empty if unknown)."""
+    query = select(Case.id, Case.number).order_by(Case.id)
+    if case_id is not None:
+        query = query.where(Case.id == case_id)
+    return [(cid, number) for cid, number in await session.execute(query)]
+
+
+async def petitioner_name(session: AsyncSession, petitioner_id: int) -> str | None:
+    """The petitioner's name, unmasked (the caller masks it), or None."""
+    return await session.scalar(select(Petitioner.name).where(Petitioner.id == petitioner_id))

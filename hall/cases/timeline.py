@@ -145,3 +145,12 @@ async def verify_chain(session: AsyncSession, case_id: int) -> list[ChainBreak]:
             breaks.append(ChainBreak(case_id, event.seq, "content does not match its hash"))
         prev = event.hash
     return breaks
+
+
+async def events_of(session: AsyncSession, case_id: int) -> list[CaseEvent]:
+    """Every timeline event of the case, in order (unfiltered: the caller filters by reader)."""
+    return list(
+        await session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq)
+        )
+    )

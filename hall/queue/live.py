@@ -221,3 +221,38 @@ async def recent_calls(session: AsyncSession, *, limit: int = 8) -> list[dict[st
         entry["at"] = at.isoformat()
         out.append(entry)
     return out
+
+
+async def terminal_tickets_in_play(
+    session: AsyncSession, terminal_id: int
+) -> list[tuple[Ticket, Line, int | None]]:
+    """The terminal's tickets still in play (waiting, offered, serving), oldest first, each with
+    its line and the id of its live visit (None if none)."""
+    rows = await session.execute(
+        select(Ticket, Line, Visit.id)
+        .join(Line, Line.id == Ticket.line_id)
+        # The live visit only: a ticket recalled after a missed call has older visits.
+        .outerjoin(Visit, and_(Visit.ticket_id == Ticket.id, Visit.state == VisitState.LIVE))
+        .where(
+            Ticket.terminal_id == terminal_id,
+            Ticket.state.in_([TicketState.WAITING, TicketState.OFFERED, TicketState.SERVING]),
+        )
+        .order_by(Ticket.id)
+    )
+    return [(ticket, line, visit_id) for ticket, line, visit_id in rows]
+
+
+async def recent_no_shows(
+    session: AsyncSession, *, limit: int = 50
+) -> list[tuple[Ticket, Line, str]]:
+    """The latest no-show tickets, newest first, each with its line and the petitioner's name
+    (unmasked: the caller masks it)."""
+    rows = await session.execute(
+        select(Ticket, Line, Petitioner.name)
+        .join(Line, Line.id == Ticket.line_id)
+        .join(Petitioner, Petitioner.id == Ticket.petitioner_id)
+        .where(Ticket.state == "no_show")
+        .order_by(Ticket.id.desc())
+        .limit(limit)
+    )
+    return [(ticket, line, name) for ticket, line, name in rows]

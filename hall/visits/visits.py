@@ -287,3 +287,15 @@ async def room_name_of(session: AsyncSession, visit: Visit) -> str:
     ticket = await session.get_one(Ticket, visit.ticket_id)
     line = await session.get_one(Line, ticket.line_id)
     return f"{line.name}接谈室"
+
+
+async def live_visit_of(session: AsyncSession, officer_id: int) -> Visit | None:
+    """The officer's live visit, or None."""
+    return await session.scalar(
+        select(Visit).where(Visit.officer_id == officer_id, Visit.state == VisitState.LIVE)
+    )
+
+
+async def visit_count_of_case(session: AsyncSession, case_id: int) -> int:
+    """How many visits the case has had (any state)."""
+    return len(list(await session.scalars(select(Visit.id).where(Visit.case_id == case_id))))
