@@ -1,11 +1,12 @@
 """Queue latency with 10,000 waiting tickets: "call next" and "enqueue", SQLite then PostgreSQL.
 
 Seeds a fresh database (migrations, the seven lines, demo accounts) with --waiting tickets spread
-over the seven lines (≈85 % normal, 12 % priority, 3 % urgent; `rank_at` from `hall.queue.rank_for`;
-a joined event each; a few recusals and disconnected terminals), then runs --ops rounds of one
-"call next" (`hall.queue.take_next`, its own transaction) and one "enqueue" (`hall.queue.enqueue`,
-its own transaction), so the waiting count stays at --waiting. Latency is wall time of the whole
-transaction, commit included. Prints the figures, and last `queue.call_next.p99_ms=<SQLite p99>`.
+over the seven lines (≈85 % normal, 12 % priority, 3 % urgent; `rank_at` from
+`hall.queue.queue.rank_for`; a joined event each; a few recusals and disconnected terminals), then
+runs --ops rounds of one "call next" (`hall.queue.queue.take_next`, its own transaction) and one
+"enqueue" (`hall.queue.queue.enqueue`, its own transaction), so the waiting count stays at
+--waiting. Latency is wall time of the whole transaction, commit included. Prints the figures, and
+last `queue.call_next.p99_ms=<SQLite p99>`.
 """
 
 from __future__ import annotations
@@ -30,22 +31,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hall import demo, queue  # noqa: E402
+from hall import demo  # noqa: E402
+from hall.accounts.tables import Role, User
+from hall.cases.tables import Case, Petitioner
 from hall.db import Database, migrate  # noqa: E402
-from hall.model import (  # noqa: E402
-    Case,
+from hall.queue import queue  # noqa: E402
+from hall.queue.stats import hall_day, percentile  # noqa: E402
+from hall.queue.tables import (
     Channel,
     Line,
-    Petitioner,
     PriorityClass,
-    Role,
     Ticket,
     TicketEvent,
     TicketExclusion,
     TicketState,
-    User,
 )
-from hall.queue_stats import hall_day, percentile  # noqa: E402
 from hall.settings import HallSettings, QueueSettings  # noqa: E402
 
 PG_ADMIN = "postgresql://root@127.0.0.1:5432/postgres"

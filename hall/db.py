@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from hall import schema  # noqa: F401  (every table in the metadata before the first query)
 from hall.checkpoints import JOURNAL_SIZE_LIMIT, SAFETY_NET_PAGES, WalCheckpointer, sqlite_path
 from hall.sqlite_driver import OneHopDBAPI
 

@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall.lines import FUNCTION_ROOMS, LINES
-from hall.model import Department, Line, Role, Room, Terminal, User, Village
-from hall.users import add_user
+from hall.accounts.tables import Department, Role, Terminal, User, Village
+from hall.accounts.users import add_user
+from hall.queue.lines import FUNCTION_ROOMS, LINES
+from hall.queue.tables import Line, Room
 
 DEMO_PASSWORD = "jiefang-demo"  # noqa: S105 - demo mode only, printed at start-up
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import ffmpeg
 
+from recording import layout
 from recording.integrity import sha256_file
 from recording.settings import RecordingSettings
 
@@ -370,12 +371,12 @@ async def process_visit(
                 size=probed.size,
             )
         )
-    composite_path = await make_composite(probes, output_dir / f"{name}.webm", settings)
+    composite_path = await make_composite(probes, layout.composite_file(output_dir, name), settings)
     composite = await verify(composite_path, settings)
     first_picture = min((p.start_s for p in probes if p.has("video")), default=0.0)
     thumbnail = await make_thumbnail(
         composite_path,
-        output_dir / f"{name}.jpg",
+        layout.thumbnail_file(output_dir, name),
         settings,
         at_s=min(first_picture + 1.0, composite.duration_s / 2),
     )

@@ -10,7 +10,6 @@ import asyncio
 import io
 import logging
 import queue
-import re
 import struct
 import threading
 import time
@@ -24,6 +23,8 @@ import av
 from aiortc.mediastreams import MediaStreamError
 from av.container import OutputContainer
 from av.stream import Stream
+
+from recording import layout
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +257,7 @@ class RoomRecorder:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._directory = directory
-        self._name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+        self._name = layout.safe_name(name)
         self._audio_only_after_s = audio_only_after_s
         self._clock = clock
         self._participants: dict[str, _Participant] = {}
@@ -327,18 +328,14 @@ class RoomRecorder:
     def _participant(self, participant_id: str) -> _Participant:
         participant = self._participants.get(participant_id)
         if participant is None:
-            stem = f"{self._name}-{re.sub(r'[^A-Za-z0-9_.-]', '_', participant_id)}"
+            stem = layout.participant_stem(self._name, participant_id)
             taken = {p.key for p in self._participants.values()}
             key, n = stem, 1
             while key in taken:
                 n += 1
                 key = f"{stem}-{n}"
-            participant = _Participant(
-                participant_id,
-                key,
-                part=self._directory / f"{key}.webm.part",
-                final=self._directory / f"{key}.webm",
-            )
+            part, final = layout.participant_files(self._directory, key)
+            participant = _Participant(participant_id, key, part=part, final=final)
             self._participants[participant_id] = participant
         return participant
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import ffmpeg
 
+from recording import layout
 from recording.postprocess import (
     PostprocessError,
     Probe,
@@ -23,10 +24,6 @@ from recording.settings import RecordingSettings
 
 logger = logging.getLogger(__name__)
 
-PART_SUFFIX = ".part"
-QUARANTINE_DIR = "quarantine"  # under the recordings directory, one folder per visit
-SCRATCH_SUFFIX = ".salvage"  # the remux is written here, renamed once verified
-
 
 class SalvageError(Exception):
     """A ``.part`` file cannot be salvaged; ``reason`` says why (empty, no keyframe, unreadable)."""
@@ -35,11 +32,6 @@ class SalvageError(Exception):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
-
-
-def final_name(part: Path) -> Path:
-    """``x.webm.part`` → ``x.webm``: where the finished file goes."""
-    return part.with_name(part.name.removesuffix(PART_SUFFIX))
 
 
 def _file_size(path: Path) -> int:
@@ -81,8 +73,8 @@ async def salvage_part(part: Path, settings: RecordingSettings) -> Probe:
     probe; SalvageError (nothing written) if the file cannot be saved."""
     if _file_size(part) == 0:
         raise SalvageError(part, "empty file (0 bytes)")
-    final = final_name(part)
-    scratch = final.with_name(final.name + SCRATCH_SUFFIX)
+    final = layout.final_name(part)
+    scratch = layout.scratch_name(final)
     # -copyts keeps the room clock (a participant who joined late starts late in the composite).
     args = (
         ffmpeg.input(str(part), f="matroska")
@@ -122,7 +114,7 @@ def quarantine_if_present(part: Path, directory: Path) -> Path | None:
 def quarantine(part: Path, directory: Path) -> Path:
     """Move ``part`` to ``<directory>/quarantine/<visit folder>/`` (never overwriting anything);
     returns its new path."""
-    folder = directory / QUARANTINE_DIR / part.parent.name
+    folder = layout.quarantine_folder(directory, part)
     folder.mkdir(parents=True, exist_ok=True)
     target, n = folder / part.name, 1
     while target.exists():

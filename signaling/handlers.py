@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from hall import live, officers, visits
+from hall.accounts.tables import Role
 from hall.errors import Conflict, Forbidden, NotFound
-from hall.model import Role
+from hall.queue import live, officers
+from hall.visits import visits
 from signaling.hub import MediaHubError, SessionDescription
 from signaling.messages import Join, Leave, Offer, Ping, Subscribe, Unsubscribe
 from signaling.session import Connection, Handler

@@ -14,10 +14,10 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from hall.accounts.users import Principal
 from hall.db import Database
 from hall.errors import HallError
 from hall.ports import Clock
-from hall.users import Principal
 from signaling.bus import LocalBus
 from signaling.hub import MediaHub
 from signaling.ice import browser_ice_servers

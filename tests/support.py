@@ -15,14 +15,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from hall import recordings, users
+from hall.accounts import users
+from hall.accounts.tables import User
+from hall.accounts.users import Principal
+from hall.cases.registration import Registration
 from hall.db import Database
 from hall.demo import DEMO_PASSWORD
-from hall.model import User
 from hall.privacy import check_digit
-from hall.registration import Registration
 from hall.settings import QueueSettings
-from hall.users import Principal
+from hall.visits import recordings
 from web.config import Config
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from web.errors import STATUS
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 # Packages whose `.publish(topic, "name", data)` calls put events on the WebSocket topics.
-EVENT_PACKAGES = ("hall", "web")
+EVENT_PACKAGES = ("hall", "services", "web")
 PUBLISH_CALL = re.compile(r"\.publish\(")
 PUBLISH_EVENT = re.compile(r"\.publish\(\s*(?:f?\"[^\"]*\"|[\w.]+)\s*,\s*\"([a-z_]+)\"")
 # Events the code is known to publish: guards the regex itself (an empty scan must not pass).

@@ -14,11 +14,14 @@ from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import account_admin, calendar_admin, department_admin
-from hall.case_deadlines import Recomputed
+from hall.accounts import admin as account_admin
+from hall.accounts import department_admin
+from hall.accounts.tables import Department, Role, User
+from hall.calendar import admin as calendar_admin
+from hall.calendar.tables import CalendarOverride
+from hall.cases.deadlines import Recomputed
 from hall.errors import InvalidInput
-from hall.lines import LINES
-from hall.model import CalendarOverride, Department, Role, User
+from hall.queue.lines import LINES
 from hall.settings import HALL_TZ
 from web import keys, ws
 from web.api import parse_body

@@ -9,13 +9,17 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import and_, select
 
-from hall import cases, live, recordings, registration, visits
+from hall.accounts import stations
+from hall.accounts.tables import Role
+from hall.cases import cases, registration
+from hall.cases.parties import Person
+from hall.cases.tables import Case
 from hall.errors import FileMissing, InvalidInput, RepeatCandidates
-from hall.model import Case, Channel, Line, Role, Ticket, TicketState, Village, Visit, VisitState
-from hall.parties import Person
 from hall.privacy import mask_name
+from hall.queue import lines, live
+from hall.queue.tables import Channel, Line, Ticket
+from hall.visits import recordings, visits
 from signaling.ice import browser_ice_servers
 from web import keys
 from web.auth import ANY_USER, STAFF, add_route, principal
@@ -140,7 +144,7 @@ async def me(request: web.Request) -> web.StreamResponse:
 
 async def list_lines(request: web.Request) -> web.StreamResponse:
     async with request.app[keys.DB].reader() as session:
-        rows = await session.scalars(select(Line).order_by(Line.sort))
+        rows = await lines.all_lines(session)
         return web.json_response(
             [{"id": x.id, "code": x.code, "name": x.name, "letter": x.letter} for x in rows]
         )
@@ -148,7 +152,7 @@ async def list_lines(request: web.Request) -> web.StreamResponse:
 
 async def list_villages(request: web.Request) -> web.StreamResponse:
     async with request.app[keys.DB].reader() as session:
-        rows = await session.scalars(select(Village).order_by(Village.id))
+        rows = await stations.all_villages(session)
         return web.json_response(
             [{"id": v.id, "name": v.name, "township": v.township} for v in rows]
         )
@@ -221,17 +225,7 @@ async def terminal_tickets(request: web.Request) -> web.StreamResponse:
     if who.terminal_id is None:
         return web.json_response([])
     async with request.app[keys.DB].reader() as session:
-        rows = await session.execute(
-            select(Ticket, Line, Visit.id)
-            .join(Line, Line.id == Ticket.line_id)
-            # The live visit only: a ticket recalled after a missed call has older visits.
-            .outerjoin(Visit, and_(Visit.ticket_id == Ticket.id, Visit.state == VisitState.LIVE))
-            .where(
-                Ticket.terminal_id == who.terminal_id,
-                Ticket.state.in_([TicketState.WAITING, TicketState.OFFERED, TicketState.SERVING]),
-            )
-            .order_by(Ticket.id)
-        )
+        rows = await live.terminal_tickets_in_play(session, who.terminal_id)
         return web.json_response(
             [
                 _ticket_json(t, line) | {"visit_id": vid, "case_id": t.case_id}

@@ -13,12 +13,17 @@ import jinja2
 from aiohttp import web
 from aiortc import RTCIceServer
 
-from hall import demo, documents, public_query, users
+from hall import demo
+from hall.accounts import users
+from hall.cases import documents, public_query
+from hall.cases.document_store import DocumentStore
 from hall.db import Database, migrate
-from hall.document_store import DocumentStore
 from hall.ports import Clock, SystemClock
 from hall.settings import HALL_TZ
 from hall.throttle import Throttle
+from services.calls import CallService
+from services.evaluation_sweeper import EvaluationSweeper
+from services.queue import QueueService
 from signaling.bus import LocalBus
 from signaling.hub import MediaHub
 from signaling.ice import hub_stun_urls
@@ -41,11 +46,8 @@ from web import (
 )
 from web.auth import PUBLIC, auth_middleware
 from web.bounds import path_id_middleware
-from web.calls import CallService
 from web.config import Config
 from web.errors import error_middleware
-from web.evaluation_sweeper import EvaluationSweeper
-from web.queue_service import QueueService
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent

@@ -15,10 +15,10 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from hall.accounts.tables import Role
+from hall.accounts.users import Principal, principal_for
 from hall.errors import Forbidden, HallError, Unauthenticated
-from hall.model import Role
 from hall.throttle import Throttle
-from hall.users import Principal, principal_for
 from web import keys
 from web.errors import CsrfFailed
 

@@ -8,10 +8,10 @@ import aiohttp_jinja2
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from hall import accusations, case_states, legal_channels, public_query
-from hall.case_states import Change
+from hall.cases import accusations, legal_channels, public_query, states
+from hall.cases.states import Change
+from hall.cases.tables import Case, CaseState
 from hall.errors import NotFound
-from hall.model import Case, CaseState
 from web import keys
 from web.api import parse_body
 from web.auth import PUBLIC, add_route, principal, throttled
@@ -55,7 +55,7 @@ def _state_json(
         "id": case.id,
         "number": case.number,
         "state": case.state,
-        "stage": case_states.label(case.state),
+        "stage": states.label(case.state),
         "outcome": case.outcome,
         "classification": case.classification,
         "claim_type": case.claim_type,
@@ -71,7 +71,7 @@ def _state_json(
         "allowed": [
             {
                 "to": s.value,
-                "label": "延长办理期限" if s is current else case_states.label(s),
+                "label": "延长办理期限" if s is current else states.label(s),
                 "extension": s is current,
             }
             for s in allowed
@@ -83,7 +83,7 @@ async def get_transitions(request: web.Request) -> web.StreamResponse:
     case_id = int(request.match_info["case_id"])
     who = principal(request)
     async with request.app[keys.DB].reader() as session:
-        allowed = await case_states.allowed_next(session, who, case_id)
+        allowed = await states.allowed_next(session, who, case_id)
         case = await session.get_one(Case, case_id)
         accused = await accusations.current(session, case)
         return web.json_response(_state_json(case, allowed, accused))
@@ -95,7 +95,7 @@ async def post_transition(request: web.Request) -> web.StreamResponse:
     who = principal(request)
     app = request.app
     async with app[keys.DB].transaction() as session:
-        done = await case_states.transition(
+        done = await states.transition(
             session,
             who,
             case_id,
@@ -116,10 +116,10 @@ async def post_transition(request: web.Request) -> web.StreamResponse:
             ),
             extend_over=app[keys.CONFIG].case.extend_rule,
         )
-        allowed = await case_states.allowed_next(session, who, case_id)
+        allowed = await states.allowed_next(session, who, case_id)
         accused = await accusations.current(session, done.case)
         result = _state_json(done.case, allowed, accused)
-    result["due"] = {name: case_states.due_json(due) for name, due in done.due.items()}
+    result["due"] = {name: states.due_json(due) for name, due in done.due.items()}
     return web.json_response(result)
 
 

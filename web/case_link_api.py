@@ -6,12 +6,11 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import case_links
+from hall.cases import cases, links
+from hall.cases.tables import Case
 from hall.errors import NotFound
-from hall.model import Case
 from web import keys
 from web.api import parse_body
 from web.auth import add_route, principal
@@ -61,7 +60,7 @@ async def _case_id(session: AsyncSession, ref: int | str) -> int:
     """A case named by its id or its number (JF…)."""
     if isinstance(ref, int):
         return ref
-    found = await session.scalar(select(Case.id).where(Case.number == ref.strip().upper()))
+    found = await cases.case_id_of_number(session, ref.strip().upper())
     if found is None:
         raise NotFound(f"信访事项 {ref.strip()} 不存在")
     return found
@@ -71,7 +70,7 @@ async def merge(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, MergeBody)
     app = request.app
     async with app[keys.DB].transaction() as session:
-        case = await case_links.merge(
+        case = await links.merge(
             session,
             principal(request),
             int(request.match_info["case_id"]),
@@ -100,18 +99,18 @@ async def _undo(request: web.Request, step: Any) -> web.StreamResponse:
 
 
 async def undo_merge(request: web.Request) -> web.StreamResponse:
-    return await _undo(request, case_links.undo_merge)
+    return await _undo(request, links.undo_merge)
 
 
 async def split(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, SplitBody)
     app = request.app
     async with app[keys.DB].transaction() as session:
-        case = await case_links.split(
+        case = await links.split(
             session,
             principal(request),
             int(request.match_info["case_id"]),
-            case_links.SplitItem(
+            links.SplitItem(
                 visit_id=body.visit_id, ticket_id=body.ticket_id, party_id=body.party_id
             ),
             summary=body.summary,
@@ -123,7 +122,7 @@ async def split(request: web.Request) -> web.StreamResponse:
 
 
 async def undo_split(request: web.Request) -> web.StreamResponse:
-    return await _undo(request, case_links.undo_split)
+    return await _undo(request, links.undo_split)
 
 
 def setup(app: web.Application) -> None:

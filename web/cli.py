@@ -17,16 +17,17 @@ from datetime import date
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy import select
 
-from hall import account_admin, demo
-from hall.calendar import load_calendar
+from hall import demo
+from hall.accounts import admin
+from hall.accounts.tables import Role
+from hall.calendar.deadlines import check_dates
+from hall.calendar.workdays import load_calendar
+from hall.cases import cases
+from hall.cases.timeline import verify_chain
 from hall.db import Database, migrate
-from hall.deadlines import check_dates
 from hall.errors import HallError, InvalidInput
-from hall.model import Case, Role
 from hall.ports import SystemClock
-from hall.timeline import verify_chain
 from web.app import DEMO_LOGINS, create_app
 from web.config import Config, env_name, from_env, settings_help
 
@@ -82,7 +83,7 @@ async def _serve(config: Config) -> None:
 
 
 async def _add_user(config: Config, args: argparse.Namespace) -> None:
-    spec = account_admin.AccountSpec(
+    spec = admin.AccountSpec(
         username=args.username,
         display_name=args.name or args.username,
         role=args.role,
@@ -97,7 +98,7 @@ async def _add_user(config: Config, args: argparse.Namespace) -> None:
     try:
         async with db.transaction() as session:
             await demo.ensure_reference_data(session)
-            user = await account_admin.create(session, spec, by=None, now=SystemClock().now())
+            user = await admin.create(session, spec, by=None, now=SystemClock().now())
         print(f"created {user.role} {user.username} (id {user.id})")
     finally:
         await db.close()
@@ -140,10 +141,7 @@ async def _verify_chain(config: Config, case_id: int | None) -> int:
     db = Database(url)
     try:
         async with db.reader() as session:
-            query = select(Case.id, Case.number).order_by(Case.id)
-            if case_id is not None:
-                query = query.where(Case.id == case_id)
-            rows = list(await session.execute(query))
+            rows = await cases.case_numbers(session, case_id)
             if case_id is not None and not rows:
                 raise InvalidInput(f"信访事项 {case_id} 不存在")
             breaks = 0

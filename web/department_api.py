@@ -12,10 +12,11 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hall import cases, departments, evaluation, public_query
-from hall.case_states import Change
+from hall.accounts.tables import Role
+from hall.cases import cases, departments, evaluation, public_query
+from hall.cases.states import Change
+from hall.cases.tables import Case, Supervision
 from hall.errors import Forbidden, NotFound
-from hall.model import Case, Role, Supervision
 from web import keys
 from web.api import parse_body
 from web.auth import PRINCIPAL, PUBLIC, STAFF, add_route, principal, throttled

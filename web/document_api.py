@@ -10,10 +10,10 @@ from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 
-from hall import documents
-from hall.document_store import StagedFile, too_large_message
+from hall.cases import documents
+from hall.cases.document_store import StagedFile, too_large_message
+from hall.cases.tables import CaseDocument
 from hall.errors import FileMissing, FileTooLarge, InvalidInput
-from hall.model import CaseDocument
 from web import keys
 from web.auth import STAFF, add_route, principal
 

@@ -11,9 +11,9 @@ import aiohttp_jinja2
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from hall import evaluation
-from hall.evaluation_stats import EvaluationFigures, Group, Tally, evaluation_figures
-from hall.queue_stats import hall_day
+from hall.cases import evaluation
+from hall.cases.evaluation_stats import EvaluationFigures, Group, Tally, evaluation_figures
+from hall.queue.stats import hall_day
 from web import keys
 from web.api import parse_body, parse_query
 from web.auth import PRINCIPAL, add_route, principal

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from hall.cases.document_store import DocumentStore
 from hall.db import Database
-from hall.document_store import DocumentStore
 from hall.ports import Clock
 from hall.throttle import Throttle
 from signaling.bus import LocalBus
@@ -15,9 +15,9 @@ from signaling.hub import MediaHub
 from signaling.session import SignalingContext
 
 if TYPE_CHECKING:
-    from web.calls import CallService
+    from services.calls import CallService
+    from services.queue import QueueService
     from web.config import Config
-    from web.queue_service import QueueService
 
 CONFIG: web.AppKey[Config] = web.AppKey("config")
 DB: web.AppKey[Database] = web.AppKey("db", Database)

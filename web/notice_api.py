@@ -9,12 +9,11 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from hall import case_deadlines, case_list, case_states, notices
-from hall.case_deadlines import Deadline, Flags
-from hall.case_list import CaseFilter
-from hall.model import CaseEvent
+from hall.cases import deadlines as case_deadlines
+from hall.cases import listing, notices, states, timeline
+from hall.cases.deadlines import Deadline, Flags
+from hall.cases.listing import CaseFilter
 from web import keys
 from web.api import parse_body, parse_query
 from web.auth import STAFF, add_route, principal
@@ -73,7 +72,7 @@ async def list_cases(request: web.Request) -> web.StreamResponse:
     f = _parse_query(request)
     app = request.app
     async with app[keys.DB].reader() as session:
-        rows = await case_list.search_cases(
+        rows = await listing.search_cases(
             session,
             principal(request),
             f,
@@ -89,7 +88,7 @@ async def list_cases(request: web.Request) -> web.StreamResponse:
                     "line": r.line.code,
                     "line_name": r.line.name,
                     "state": r.case.state,
-                    "stage": case_states.label(r.case.state),
+                    "stage": states.label(r.case.state),
                     "summary": r.case.summary[:40],
                     "created_at": r.case.created_at.isoformat(),
                 }
@@ -107,11 +106,7 @@ async def case_deadlines_api(request: web.Request) -> web.StreamResponse:
     app = request.app
     async with app[keys.DB].reader() as session:
         case = await notices.readable_case(session, who, case_id)
-        events = list(
-            await session.scalars(
-                select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
-            )
-        )
+        events = await timeline.events_of(session, case.id)
         delivered = await notices.deliveries(session, case.id)
         available = notices.available(case, events)
     flags = case_deadlines.flags(

@@ -11,9 +11,11 @@ from urllib.parse import unquote, urlsplit
 import aiohttp_jinja2
 from aiohttp import web
 
-from hall import case_states, cases, documents, evaluation, legal_channels, users
+from hall.accounts import users
+from hall.accounts.tables import Role
+from hall.cases import cases, documents, evaluation, legal_channels, states
+from hall.cases.tables import CaseDocument
 from hall.errors import Forbidden, HallError, InvalidInput, RateLimited, Unauthenticated
-from hall.model import CaseDocument, Role
 from web import keys
 from web.auth import (
     ANY_USER,
@@ -191,7 +193,7 @@ async def case_page(request: web.Request) -> dict[str, Any]:
     return _context(
         request,
         view=view,
-        may_link=case_states.may_transition(who, view.case),
+        may_link=states.may_transition(who, view.case),
         # Panels whose data come from routes the reader's role may use (the route table says).
         may_transition=_allowed(request, "GET /api/cases/{case_id}/transitions"),
         may_read_deadlines=_allowed(request, "GET /api/cases/{case_id}/deadlines"),

@@ -8,17 +8,20 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from hall import live, offers, officers, presence, tickets
+from hall.accounts import users
+from hall.accounts.tables import Role
+from hall.cases import cases
 from hall.errors import Forbidden
-from hall.model import Channel, Line, Petitioner, Role, Ticket, User, Visit
 from hall.privacy import mask_name
+from hall.queue import lines, live, offers, officers, presence, tickets
+from hall.queue.tables import Channel, Ticket
 from hall.settings import HALL_TZ
+from hall.visits import visits
+from services.queue import state_json
 from web import keys
 from web.api import parse_body
 from web.auth import add_route, principal
-from web.queue_service import state_json
 
 OFFICERS = {"officer", "leader"}
 DESK = {"desk", "supervisor", "admin", "leader"}
@@ -189,10 +192,9 @@ async def set_auto_offer(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, AutoOfferBody)
     app = request.app
     async with app[keys.DB].transaction() as session:
-        line = await session.scalar(select(Line).where(Line.code == request.match_info["code"]))
+        line = await lines.set_auto_offer(session, request.match_info["code"], body.enabled)
         if line is None:
             raise web.HTTPNotFound(reason="未知条线")
-        line.auto_offer = body.enabled
         line_id = line.id
     await app[keys.QUEUE].changed([line_id])
     return web.json_response({"line": request.match_info["code"], "auto_offer": body.enabled})
@@ -201,13 +203,10 @@ async def set_auto_offer(request: web.Request) -> web.StreamResponse:
 async def all_queues(request: web.Request) -> web.StreamResponse:
     """Every line's queue at a glance, with its officers' states (the desk's overview)."""
     async with request.app[keys.DB].reader() as session:
-        lines = list(await session.scalars(select(Line).order_by(Line.sort)))
         # The desk names officers (and picks one for 回避 by username), not bare user ids.
-        staff = {
-            u.id: u for u in await session.scalars(select(User).where(User.role.in_(OFFICERS)))
-        }
+        staff = {u.id: u for u in await users.users_with_roles(session, OFFICERS)}
         out = []
-        for line in lines:
+        for line in await lines.all_lines(session):
             snapshot = await live.line_snapshot(session, line)
             snapshot["auto_offer"] = line.auto_offer
             snapshot["officers"] = [
@@ -222,14 +221,7 @@ async def all_queues(request: web.Request) -> web.StreamResponse:
                 for o in await officers.line_officers(session, line.id)
             ]
             out.append(snapshot)
-        no_shows = await session.execute(
-            select(Ticket, Line, Petitioner.name)
-            .join(Line, Line.id == Ticket.line_id)
-            .join(Petitioner, Petitioner.id == Ticket.petitioner_id)
-            .where(Ticket.state == "no_show")
-            .order_by(Ticket.id.desc())
-            .limit(50)
-        )
+        no_shows = await live.recent_no_shows(session, limit=50)
         return web.json_response(
             {
                 "lines": out,
@@ -296,13 +288,9 @@ async def ticket_print(request: web.Request) -> dict[str, Any]:
         status = await live.ticket_status(
             session, who, ticket.id, handle_default_s=request.app[keys.CONFIG].hall.average_handle_s
         )
-        visit_count = len(
-            list(await session.scalars(select(Visit.id).where(Visit.case_id == ticket.case_id)))
-        )
+        visit_count = await visits.visit_count_of_case(session, ticket.case_id)
         # The slip shows the masked name and the hall's local time (the template has no DB).
-        name = await session.scalar(
-            select(Petitioner.name).where(Petitioner.id == ticket.petitioner_id)
-        )
+        name = await cases.petitioner_name(session, ticket.petitioner_id)
     return {
         "who": who,
         "csrf_token": who.csrf_token,

@@ -1,6 +1,6 @@
 """Supervision of the queues (督查): the day's queue figures as JSON and as a zh-CN page.
 
-Both read `hall.queue_stats.queue_figures` for one local day of the hall (UTC+8); every rate is
+Both read `hall.queue.stats.queue_figures` for one local day of the hall (UTC+8); every rate is
 given with its numerator and denominator.
 """
 
@@ -14,7 +14,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from hall.errors import InvalidInput
-from hall.queue_stats import DayFigures, Figures, Rate, hall_day, queue_figures
+from hall.queue.stats import DayFigures, Figures, Rate, hall_day, queue_figures
 from web import keys
 from web.auth import PRINCIPAL, add_route
 from web.bounds import day_problem

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
-from hall.model import Case
+from hall.cases.tables import Case
 from tests.browser.pages import (
     base_url,
     drop_network,

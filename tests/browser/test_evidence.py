@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, FilePayload, Page, expect
 from sqlalchemy import select
 
-from hall.model import Case
+from hall.cases.tables import Case
 from tests.browser.pages import base_url, log_in, open_as, register_at_terminal
 from tests.document_fixtures import HTML, exe, padded_png, pdf, png
 from tests.support import valid_id_number

@@ -10,7 +10,8 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 
-from hall.model import AuditEntry, Case
+from hall.audit import AuditEntry
+from hall.cases.tables import Case
 from tests.browser.pages import base_url, open_as
 from tests.support import valid_id_number
 from web import keys

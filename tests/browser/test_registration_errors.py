@@ -7,7 +7,8 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, expect
 from sqlalchemy import func, select
 
-from hall.model import Case, Petitioner, Ticket
+from hall.cases.tables import Case, Petitioner
+from hall.queue.tables import Ticket
 from tests.browser.pages import log_in
 from web import keys
 

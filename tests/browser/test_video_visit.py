@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
-from hall.model import Recording, Visit
+from hall.visits.tables import Recording, Visit
 from tests.browser.pages import log_in, video_frames, wait_playing
 from tests.support import valid_id_number
 from web import keys

@@ -9,11 +9,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from hall.db import create_engine, migrate
-from hall.model import Base
+from hall.schema import metadata
 
 
 def _diff(connection: Connection) -> list[object]:
-    return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+    return list(compare_metadata(MigrationContext.configure(connection), metadata))
 
 
 async def test_migrations_match_the_models(tmp_path: Path) -> None:

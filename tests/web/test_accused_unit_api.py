@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from hall.audit import AuditEntry
 from hall.db import Database
-from hall.model import AuditEntry
 from tests.conftest import ClientFactory
 from tests.support import Client
 from tests.web.test_admin_api import as_dict

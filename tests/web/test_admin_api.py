@@ -11,10 +11,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from hall import calendar_admin
-from hall.calendar import mark_year_complete, set_override
+from hall.audit import AuditEntry
+from hall.calendar import admin as calendar_admin
+from hall.calendar.workdays import mark_year_complete, set_override
 from hall.db import Database
-from hall.model import AuditEntry
 from tests.conftest import ClientFactory
 from tests.support import Client, MovableClock, login, registration, valid_id_number
 from tests.web.test_auth import login_form_token

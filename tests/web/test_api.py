@@ -5,7 +5,9 @@ from __future__ import annotations
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
-from hall.model import AuditEntry, Case, Petitioner, Ticket
+from hall.audit import AuditEntry
+from hall.cases.tables import Case, Petitioner
+from hall.queue.tables import Ticket
 from tests.conftest import ClientFactory
 from tests.support import registration, valid_id_number
 from web import keys

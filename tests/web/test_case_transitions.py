@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from hall.cases.tables import Case, Visibility
+from hall.cases.timeline import append_event
 from hall.db import Database
-from hall.model import Case, Visibility
-from hall.timeline import append_event
 from tests.conftest import ClientFactory
 from tests.support import Client, HttpClient, login, registration, valid_id_number
 from tests.web.test_deadlines_cli import run_hall

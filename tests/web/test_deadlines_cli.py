@@ -1,7 +1,8 @@
 """`hall deadlines --from DATE`: the supervisors' check tool, run as a real subprocess on a real
 data folder; the case settings it reads from the environment.
 
-Every expected date is counted by hand (see tests/hall/test_deadlines.py for the calendar facts).
+Every expected date is counted by hand (see tests/hall/calendar/test_deadlines.py for the calendar
+facts).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from hall.calendar import mark_year_complete, set_override
+from hall.calendar.workdays import mark_year_complete, set_override
 from hall.db import Database
 from hall.settings import CaseSettings, ExtendOver
 from web.config import Config, from_env

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 
+from hall.cases.notices import NoticeKind
+from hall.cases.tables import Case
 from hall.db import Database
-from hall.model import Case, Ticket
-from hall.notices import NoticeKind
+from hall.queue.tables import Ticket
 from signaling.messages import TOPIC_PATTERN
 from tests.conftest import ClientFactory
 from tests.document_fixtures import png, upload, upload_form

@@ -14,7 +14,9 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
-from hall.model import AuditEntry, Case, CaseDocument, CaseEvent, Department
+from hall.accounts.tables import Department
+from hall.audit import AuditEntry
+from hall.cases.tables import Case, CaseDocument, CaseEvent
 from tests.conftest import ClientFactory
 from tests.document_fixtures import HTML, exe, padded_png, pdf, png, sha256, upload, upload_form
 from tests.support import Client, registration, valid_id_number

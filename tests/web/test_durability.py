@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from hall.demo import DEMO_PASSWORD
-from hall.lines import LINES
+from hall.queue.lines import LINES
 from recording.integrity import sha256_file_blocking
 from tests import run_logs
 from tests.media_fixtures import PlayerClient, wait_for

@@ -12,8 +12,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
+from hall.cases.tables import CaseEvent, Evaluation
 from hall.db import Database
-from hall.model import CaseEvent, Evaluation
 from tests.conftest import ClientFactory
 from tests.support import Client, registration, valid_id_number
 from tests.web.test_case_transitions import MARCH

@@ -11,16 +11,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from hall import demo, evaluation
-from hall.case_states import transition
+from hall import demo
+from hall.cases import evaluation
+from hall.cases.states import transition
+from hall.cases.tables import Case, CaseEvent, CaseState, Evaluation
 from hall.db import Database, migrate
 from hall.errors import Conflict
-from hall.model import Case, CaseEvent, CaseState, Evaluation
-from tests.hall.test_case_states import MARCH, PATHS, new_case, walk
-from tests.hall.test_evaluation import DAYS, responded_case
+from services.evaluation_sweeper import EvaluationSweeper
+from tests.hall.cases.test_case_states import MARCH, PATHS, new_case, walk
+from tests.hall.cases.test_evaluation import DAYS, responded_case
 from tests.support import MovableClock, principal
 from tests.web.test_cli import pg_url  # noqa: F401 - the PostgreSQL fixture
-from web.evaluation_sweeper import EvaluationSweeper
 
 ONE_DAY = timedelta(days=1)
 AFTER = MARCH + timedelta(days=DAYS + 1)  # the window of a response on MARCH has passed

@@ -11,8 +11,8 @@ from urllib.parse import unquote
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from hall.accounts.users import PASSWORD_MAX, USERNAME_MAX
 from hall.demo import DEMO_PASSWORD
-from hall.users import PASSWORD_MAX, USERNAME_MAX
 from tests.support import HttpClient, behind_proxy
 from tests.web.test_auth import login_form_token
 from web import keys

@@ -11,8 +11,10 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
+from hall.accounts.tables import User
 from hall.db import Database
-from hall.model import Ticket, User, Visit
+from hall.queue.tables import Ticket
+from hall.visits.tables import Visit
 from tests.conftest import ClientFactory
 from tests.support import Client, registration, valid_id_number
 from web.app import create_app

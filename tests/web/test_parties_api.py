@@ -9,7 +9,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
-from hall.model import AuditEntry, Case, CaseParty, Petitioner, Ticket
+from hall.audit import AuditEntry
+from hall.cases.tables import Case, CaseParty, Petitioner
+from hall.queue.tables import Ticket
 from tests.conftest import ClientFactory
 from tests.support import Client, registration, valid_id_number
 from web import keys

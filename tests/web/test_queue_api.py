@@ -14,11 +14,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from hall.accounts.tables import Role
+from hall.accounts.users import add_user
 from hall.demo import DEMO_PASSWORD
-from hall.model import OfficerStatus, Role, Ticket, TicketEvent, Visit
-from hall.queue import ACTIVE_STATES
+from hall.queue.queue import ACTIVE_STATES
+from hall.queue.tables import OfficerStatus, Ticket, TicketEvent
 from hall.settings import QueueSettings
-from hall.users import add_user
+from hall.visits.tables import Visit
 from tests.conftest import ClientFactory
 from tests.support import T0, Client, login, registration, valid_id_number
 from web import keys

@@ -13,8 +13,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from hall.model import CaseEvent, Recording, Visit
-from hall.timeline import verify_chain
+from hall.cases.tables import CaseEvent
+from hall.cases.timeline import verify_chain
+from hall.visits.tables import Recording, Visit
 from recording.integrity import sha256_file_blocking
 from tests.support import login, registration
 from web import keys

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from hall.queue_stats import hall_day
+from hall.queue.stats import hall_day
 from tests.conftest import ClientFactory
-from tests.hall.test_queue_stats import DAY, build_log
+from tests.hall.queue.test_queue_stats import DAY, build_log
 from web import keys
 
 ALLOWED = ["supervisor", "admin", "leader", "desk"]

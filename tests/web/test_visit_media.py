@@ -13,7 +13,8 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from hall.model import AuditEntry, Recording
+from hall.audit import AuditEntry
+from hall.visits.tables import Recording
 from tests.conftest import ClientFactory
 from tests.media_fixtures import PlayerClient, wait_for
 from tests.support import registration

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from hall.model import UTCDateTime
+from hall.orm import UTCDateTime
 
 revision = "0011b"
 down_revision = "0010"

@@ -1,0 +1,2 @@
+"""Accounts and where they sit: users and login sessions, village stations, the departments
+register."""
