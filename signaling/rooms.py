@@ -102,6 +102,7 @@ def reconcile(room: Room, peer: Peer, new_slot: Callable[[str], Slot]) -> bool:
     for slot in peer.slots:
         if slot.source is not None and (slot.source, slot.kind) not in wanted:
             slot.track.attach(None)
+            slot.track.clear()  # nothing of the one who left goes out under the next one's mid
             slot.source, slot.live = None, False
             slot.transceiver.direction = "inactive"
             changed = True

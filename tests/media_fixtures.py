@@ -25,11 +25,14 @@ def make_sample_webm(
     fps: int = 30,
     tone_hz: int = 440,
     keyframe_every_s: float = 1.0,
+    audio_frame_ms: int = 20,
 ) -> Path:
     """Write a VP8 + Opus WebM of ``seconds`` (testsrc2 picture, sine tone) to ``path``.
 
     One keyframe per ``keyframe_every_s`` (browsers send them rarely, and on request), realtime
-    encoder settings, ~1 Mbit/s: the kind of stream a browser sends. Returns ``path``.
+    encoder settings, ~1 Mbit/s: the kind of stream a browser sends. Opus packets of
+    ``audio_frame_ms`` (browsers send 20; 60 makes a third of the packets, for big rooms in one
+    test process). Returns ``path``.
     """
     gop = str(max(1, round(fps * keyframe_every_s)))
     ffmpeg = shutil.which("ffmpeg")
@@ -71,6 +74,8 @@ def make_sample_webm(
         "libopus",
         "-b:a",
         "64k",
+        "-frame_duration",
+        str(audio_frame_ms),
         "-ac",
         "2",
         str(path),
@@ -116,9 +121,7 @@ class PlayerClient:
         self.pc.on("track", self._on_track)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
-        mid = next(
-            (t.mid for t in self.pc.getTransceivers() if t.receiver.track is track), None
-        )
+        mid = next((t.mid for t in self.pc.getTransceivers() if t.receiver.track is track), None)
         by_mid = self.by_mid.setdefault(mid or "?", [])
         self._tasks.append(asyncio.create_task(self._consume(track, by_mid)))
 
