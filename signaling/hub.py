@@ -54,6 +54,15 @@ from signaling.rooms import (
 )
 from signaling.sink import MediaSink
 
+__all__ = [
+    "MediaHub",
+    "MediaHubError",
+    "OfferSender",
+    "ParticipantInfo",
+    "SessionDescription",
+    "StaleAnswer",
+]
+
 logger = logging.getLogger(__name__)
 
 KINDS = ("audio", "video")

@@ -92,15 +92,23 @@ def _default_parameters(
 ) -> MediaParameters:
     used_types = {c.payloadType for p in taken for c in p.codecs}
     ids_by_uri = {e.uri: e.id for p in taken for e in p.header_extensions}
-    codecs = [copy.deepcopy(c) for c in CODECS[kind] if c.mimeType.lower() in allowed]
+    wanted = [c for c in CODECS[kind] if c.mimeType.lower() in allowed and not is_rtx(c)]
+    bases = {c.payloadType for c in wanted}
+    codecs = [
+        copy.deepcopy(c)
+        for c in CODECS[kind]
+        if c in wanted
+        or (is_rtx(c) and c.mimeType.lower() in allowed and c.parameters.get("apt") in bases)
+    ]
     renumbered: dict[int, int] = {}
     for codec in codecs:  # a base codec comes before its rtx in aiortc's list
         apt = codec.parameters.get("apt")
         if is_rtx(codec) and isinstance(apt, int) and apt in renumbered:
             codec.parameters["apt"] = renumbered[apt]
-        if codec.payloadType in used_types:
+        payload_type = codec.payloadType
+        if payload_type is not None and payload_type in used_types:
             free = next(pt for pt in DYNAMIC_PAYLOAD_TYPES if pt not in used_types)
-            renumbered[codec.payloadType] = free
+            renumbered[payload_type] = free
             codec.payloadType = free
         used_types.add(codec.payloadType)
     used_ids = set(ids_by_uri.values())

@@ -110,9 +110,9 @@ def reconcile(room: Room, peer: Peer, new_slot: Callable[[str], Slot]) -> bool:
     for source, kind in wanted:
         if (source, kind) in assigned:
             continue
-        slot = next((s for s in peer.slots if s.kind == kind and s.source is None), None)
-        if slot is None:
-            slot = new_slot(kind)
+        free = next((s for s in peer.slots if s.kind == kind and s.source is None), None)
+        slot = free if free is not None else new_slot(kind)
+        if free is None:
             peer.slots.append(slot)
         slot.source, slot.live = source, False
         slot.transceiver.direction = "sendonly"

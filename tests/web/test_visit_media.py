@@ -71,7 +71,8 @@ async def answer_offers(
             "revision": offer["revision"],
         }
         if len(offer["tracks"]) == tracks:
-            return offer
+            answered_offer: dict[str, Any] = offer
+            return answered_offer
 
 
 def rate(items: list[Any], window_s: float) -> float:
