@@ -36,6 +36,7 @@ CLIENT_MODELS: tuple[type[BaseModel], ...] = (
     messages.Unsubscribe,
     messages.Join,
     messages.Offer,
+    messages.Answer,
     messages.Leave,
 )
 
