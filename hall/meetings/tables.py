@@ -135,9 +135,7 @@ class MeetingAttendance(Base):
 
     __tablename__ = "meeting_attendance"
     id: Mapped[int] = mapped_column(primary_key=True)
-    participant_id: Mapped[int] = mapped_column(
-        ForeignKey("meeting_participants.id"), index=True
-    )
+    participant_id: Mapped[int] = mapped_column(ForeignKey("meeting_participants.id"), index=True)
     joined_at: Mapped[datetime]
     left_at: Mapped[datetime | None]
 
