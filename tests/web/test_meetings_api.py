@@ -283,7 +283,7 @@ async def test_lobby_admit_deny_admit_all_and_seat_hold(
     assert state["state"] == "live"  # type: ignore[index]
     assert [w["id"] for w in state["waiting"]] == [waiting["id"]]  # type: ignore[index]
     assert state["waiting"][0]["since"] == T0.isoformat()  # type: ignore[index]
-    await host.post(f"{path}/participants/{waiting['id']}/admit")
+    await host.post(f"{path}/participants/{waiting['id']}/admit")  # type: ignore[index]
     t = await terminal.post(path + "/join")
     await host.post(f"{path}/participants/{t['id']}/deny", {"message": "请稍候，先由部门说明"})  # type: ignore[index]
     mine = await terminal.get(path + "/me")
@@ -347,8 +347,8 @@ async def test_hand_over_side_room_and_end_for_all(
     await host.post(path + "/lobby/admit-all")
     room = await host.post(
         path + "/side-rooms",
-        {"name": "律师单独沟通", "participants": [tp["id"]]},
-        status=201,  # type: ignore[index]
+        {"name": "律师单独沟通", "participants": [tp["id"]]},  # type: ignore[index]
+        status=201,
     )
     assert (await host.get(path))["side_rooms"] == [{"id": room["id"], "name": "律师单独沟通"}]  # type: ignore[index]
     await host.post(f"{path}/side-rooms/{room['id']}/close")  # type: ignore[index]
