@@ -19,10 +19,6 @@ from hall.settings import MeetingSettings
 T = TypeVar("T")
 
 
-def topic(meeting_id: int) -> str:
-    return f"meeting:{meeting_id}"
-
-
 class MeetingService:
     """Runs meeting use cases and publishes what changed after commit."""
 
@@ -57,12 +53,12 @@ class MeetingService:
         async with self.db.reader() as session:
             meeting = await get_meeting(session, meeting_id)
             state = await lobby.snapshot(session, meeting)
-        self.bus.publish(topic(meeting_id), "meeting", state)
+        self.bus.publish(f"meeting:{meeting_id}", "meeting", state)
 
     def control(self, meeting_id: int, participant_id: int, action: str, **data: Any) -> None:
         """A host control addressed to one participant (mute, remove, role, ...)."""
         self.bus.publish(
-            topic(meeting_id),
+            f"meeting:{meeting_id}",
             "meeting_control",
             {"participant_id": participant_id, "action": action, **data},
         )
@@ -70,11 +66,11 @@ class MeetingService:
     def denied(self, meeting_id: int, participant_id: int, message: str) -> None:
         """The host refused a waiting participant, with a message for them."""
         self.bus.publish(
-            topic(meeting_id),
+            f"meeting:{meeting_id}",
             "lobby_denied",
             {"participant_id": participant_id, "message": message},
         )
 
     def ended(self, meeting_id: int) -> None:
         """The host ended the meeting for all."""
-        self.bus.publish(topic(meeting_id), "meeting_ended", {"meeting_id": meeting_id})
+        self.bus.publish(f"meeting:{meeting_id}", "meeting_ended", {"meeting_id": meeting_id})
