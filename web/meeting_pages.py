@@ -46,6 +46,8 @@ async def open_link(request: web.Request) -> web.StreamResponse:
                 settings=service.settings,
             )
     except LINK_ERRORS as exc:
+        if "application/json" in request.headers.get("Accept", ""):
+            raise  # a program asked: the one JSON error shape, same status
         return aiohttp_jinja2.render_template(
             "meetings/link_error.html",
             request,

@@ -440,3 +440,13 @@ async def test_invitation_page_shows_the_link_to_its_managers_only(
     desk = await client_as("desk")
     resp = await desk.http.get(page_path, headers={"Accept": "application/json"})
     assert resp.status == 404
+
+
+async def test_a_program_gets_the_json_error_shape_for_a_bad_link(
+    client_as: ClientFactory, server: TestServer
+) -> None:
+    meeting = await scheduled(client_as, server)
+    async with browsers(server, 1) as (http,):
+        resp = await http.get(link_of(meeting) + "x", headers={"Accept": "application/json"})
+        assert resp.status == 404
+        assert (await resp.json())["error"]["code"] == "link_invalid"
