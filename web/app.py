@@ -41,6 +41,7 @@ from web import (
     headers,
     keys,
     meeting_api,
+    meeting_host_api,
     meeting_pages,
     notice_api,
     pages,
@@ -207,6 +208,7 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     evaluation_api.setup(app)
     document_api.setup(app)
     meeting_api.setup(app)
+    meeting_host_api.setup(app)
     meeting_pages.setup(app)
     admin.setup(app)
     app.router.add_static("/static", HERE / "static", name="static")

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hall.accounts.tables import Role
-from hall.meetings import controls, guests, lobby, minutes, scheduling
+from hall.meetings import guests, lobby, minutes, scheduling
 from hall.meetings.minutes import DecisionSpec, decision_json
 from hall.meetings.scheduling import InviteeSpec, MeetingSpec
 from hall.meetings.tables import (
@@ -82,32 +82,6 @@ class MeetingBody(BaseModel):
         )
 
 
-class DenyBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    message: str = Field(default="", max_length=200)
-
-
-class ControlBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    action: Literal["ask_unmute", "mute", "video_off"]
-
-
-class RoleBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    role: Literal["speaker", "observer"]
-
-
-class HostBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    participant_id: int
-
-
-class SideRoomBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=64)
-    participants: list[int] = Field(max_length=50)
-
-
 class DecisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(max_length=2000)
@@ -127,11 +101,11 @@ class DecisionsQuery(BaseModel):
     overdue: Literal["0", "1"] = "0"
 
 
-def _meeting_id(request: web.Request) -> int:
+def path_meeting_id(request: web.Request) -> int:
     return int(request.match_info["meeting_id"])
 
 
-def _id(request: web.Request, name: str) -> int:
+def path_id(request: web.Request, name: str) -> int:
     return int(request.match_info[name])
 
 
@@ -206,7 +180,7 @@ async def schedule_meeting(request: web.Request) -> web.StreamResponse:
 
 async def get_meeting(request: web.Request) -> web.StreamResponse:
     async with request.app[keys.DB].reader() as session:
-        meeting = await scheduling.viewable(session, principal(request), _meeting_id(request))
+        meeting = await scheduling.viewable(session, principal(request), path_meeting_id(request))
         return web.json_response(
             {
                 **(await _detail(request, session, meeting)),
@@ -221,11 +195,15 @@ async def edit_meeting(request: web.Request) -> web.StreamResponse:
 
     async def use_case(session: AsyncSession) -> dict[str, Any]:
         meeting = await scheduling.edit(
-            session, principal(request), _meeting_id(request), body.spec(), now=service.clock.now()
+            session,
+            principal(request),
+            path_meeting_id(request),
+            body.spec(),
+            now=service.clock.now(),
         )
         return await _detail(request, session, meeting)
 
-    return web.json_response(await service.run(_meeting_id(request), use_case))
+    return web.json_response(await service.run(path_meeting_id(request), use_case))
 
 
 async def cancel_meeting(request: web.Request) -> web.StreamResponse:
@@ -233,11 +211,11 @@ async def cancel_meeting(request: web.Request) -> web.StreamResponse:
 
     async def use_case(session: AsyncSession) -> dict[str, Any]:
         meeting = await scheduling.cancel(
-            session, principal(request), _meeting_id(request), now=service.clock.now()
+            session, principal(request), path_meeting_id(request), now=service.clock.now()
         )
         return meeting_json(meeting)
 
-    return web.json_response(await service.run(_meeting_id(request), use_case))
+    return web.json_response(await service.run(path_meeting_id(request), use_case))
 
 
 async def revoke_link(request: web.Request) -> web.StreamResponse:
@@ -246,8 +224,8 @@ async def revoke_link(request: web.Request) -> web.StreamResponse:
         row = await scheduling.revoke_link(
             session,
             principal(request),
-            _meeting_id(request),
-            _id(request, "invitation_id"),
+            path_meeting_id(request),
+            path_id(request, "invitation_id"),
             now=service.clock.now(),
         )
         answer = invitation_json(request, row, manager=True)
@@ -258,18 +236,18 @@ async def reissue_link(request: web.Request) -> web.StreamResponse:
     service = request.app[keys.MEETINGS]
     async with service.db.transaction() as session:
         row = await scheduling.reissue_link(
-            session, principal(request), _meeting_id(request), _id(request, "invitation_id")
+            session, principal(request), path_meeting_id(request), path_id(request, "invitation_id")
         )
         answer = invitation_json(request, row, manager=True)
     return web.json_response(answer)
 
 
-async def _participant_answer(
+async def participant_answer(
     request: web.Request, use_case: Any, *, event: str | None = None
 ) -> web.StreamResponse:
     """Run a use case returning a participant row; answer with it (and publish `event`)."""
     service = request.app[keys.MEETINGS]
-    meeting_id = _meeting_id(request)
+    meeting_id = path_meeting_id(request)
 
     async def run(session: AsyncSession) -> dict[str, Any]:
         row = await use_case(session)
@@ -294,12 +272,12 @@ async def join_meeting(request: web.Request) -> web.StreamResponse:
     service = request.app[keys.MEETINGS]
     who = principal(request)
     await _touch_guest(request)
-    return await _participant_answer(
+    return await participant_answer(
         request,
         lambda s: lobby.join(
             s,
             who,
-            _meeting_id(request),
+            path_meeting_id(request),
             now=service.clock.now(),
             seat_hold_s=service.settings.seat_hold_s,
         ),
@@ -311,11 +289,11 @@ async def leave_meeting(request: web.Request) -> web.StreamResponse:
 
     async def use_case(session: AsyncSession) -> dict[str, Any]:
         await lobby.leave(
-            session, principal(request), _meeting_id(request), now=service.clock.now()
+            session, principal(request), path_meeting_id(request), now=service.clock.now()
         )
         return {"left": True}
 
-    return web.json_response(await service.run(_meeting_id(request), use_case))
+    return web.json_response(await service.run(path_meeting_id(request), use_case))
 
 
 async def my_participation(request: web.Request) -> web.StreamResponse:
@@ -323,7 +301,7 @@ async def my_participation(request: web.Request) -> web.StreamResponse:
     who = principal(request)
     await _touch_guest(request)
     async with request.app[keys.DB].reader() as session:
-        meeting = await scheduling.viewable(session, who, _meeting_id(request))
+        meeting = await scheduling.viewable(session, who, path_meeting_id(request))
         row = await lobby.participant_of(session, meeting.id, who)
         answer: dict[str, Any] = {"meeting": meeting_json(meeting), "participant": None}
         if row is not None:
@@ -338,143 +316,6 @@ async def my_participation(request: web.Request) -> web.StreamResponse:
                 "video_off": row.video_off,
                 "side_room_id": row.side_room_id,
             }
-    return web.json_response(answer)
-
-
-async def admit(request: web.Request) -> web.StreamResponse:
-    now = request.app[keys.MEETINGS].clock.now()
-    who = principal(request)
-    pid = _id(request, "participant_id")
-    return await _participant_answer(
-        request,
-        lambda s: lobby.admit(s, who, _meeting_id(request), pid, now=now),
-        event="admitted",
-    )
-
-
-async def admit_all(request: web.Request) -> web.StreamResponse:
-    service = request.app[keys.MEETINGS]
-
-    async def use_case(session: AsyncSession) -> dict[str, Any]:
-        rows = await lobby.admit_all(
-            session, principal(request), _meeting_id(request), now=service.clock.now()
-        )
-        return {"admitted": [row.id for row in rows]}
-
-    answer = await service.run(_meeting_id(request), use_case)
-    for pid in answer["admitted"]:
-        service.control(_meeting_id(request), pid, "admitted")
-    return web.json_response(answer)
-
-
-async def deny(request: web.Request) -> web.StreamResponse:
-    body = await parse_body(request, DenyBody)
-    service = request.app[keys.MEETINGS]
-    who = principal(request)
-    pid = _id(request, "participant_id")
-    answer = await _participant_answer(
-        request,
-        lambda s: lobby.deny(
-            s, who, _meeting_id(request), pid, body.message, now=service.clock.now()
-        ),
-    )
-    service.denied(_meeting_id(request), pid, body.message.strip())
-    return answer
-
-
-async def control(request: web.Request) -> web.StreamResponse:
-    body = await parse_body(request, ControlBody)
-    now = request.app[keys.MEETINGS].clock.now()
-    who = principal(request)
-    pid = _id(request, "participant_id")
-    action = controls.Control(body.action)
-    return await _participant_answer(
-        request,
-        lambda s: controls.control(s, who, _meeting_id(request), pid, action, now=now),
-        event=action.value,
-    )
-
-
-async def remove(request: web.Request) -> web.StreamResponse:
-    now = request.app[keys.MEETINGS].clock.now()
-    who = principal(request)
-    pid = _id(request, "participant_id")
-    return await _participant_answer(
-        request,
-        lambda s: controls.remove(s, who, _meeting_id(request), pid, now=now),
-        event="removed",
-    )
-
-
-async def set_role(request: web.Request) -> web.StreamResponse:
-    body = await parse_body(request, RoleBody)
-    now = request.app[keys.MEETINGS].clock.now()
-    who = principal(request)
-    pid = _id(request, "participant_id")
-    role = ParticipantRole(body.role)
-    return await _participant_answer(
-        request,
-        lambda s: controls.set_role(s, who, _meeting_id(request), pid, role, now=now),
-        event=f"role_{role.value}",
-    )
-
-
-async def hand_over(request: web.Request) -> web.StreamResponse:
-    body = await parse_body(request, HostBody)
-    now = request.app[keys.MEETINGS].clock.now()
-    who = principal(request)
-    return await _participant_answer(
-        request,
-        lambda s: controls.hand_over(s, who, _meeting_id(request), body.participant_id, now=now),
-        event="made_host",
-    )
-
-
-async def open_side_room(request: web.Request) -> web.StreamResponse:
-    body = await parse_body(request, SideRoomBody)
-    service = request.app[keys.MEETINGS]
-
-    async def use_case(session: AsyncSession) -> dict[str, Any]:
-        room = await controls.open_side_room(
-            session,
-            principal(request),
-            _meeting_id(request),
-            body.name,
-            body.participants,
-            now=service.clock.now(),
-        )
-        return {"id": room.id, "name": room.name, "participants": body.participants}
-
-    return web.json_response(await service.run(_meeting_id(request), use_case), status=201)
-
-
-async def close_side_room(request: web.Request) -> web.StreamResponse:
-    service = request.app[keys.MEETINGS]
-
-    async def use_case(session: AsyncSession) -> dict[str, Any]:
-        room = await controls.close_side_room(
-            session,
-            principal(request),
-            _meeting_id(request),
-            _id(request, "room_id"),
-            now=service.clock.now(),
-        )
-        return {"id": room.id, "name": room.name, "closed": True}
-
-    return web.json_response(await service.run(_meeting_id(request), use_case))
-
-
-async def end_meeting(request: web.Request) -> web.StreamResponse:
-    service = request.app[keys.MEETINGS]
-
-    async def use_case(session: AsyncSession) -> dict[str, Any]:
-        meeting = await controls.end(
-            session, principal(request), _meeting_id(request), now=service.clock.now()
-        )
-        return meeting_json(meeting)
-
-    answer = await service.run(_meeting_id(request), use_case)
-    service.ended(_meeting_id(request))
     return web.json_response(answer)
 
 
@@ -494,7 +335,7 @@ async def save_minutes(request: web.Request) -> web.StreamResponse:
         row = await minutes.save(
             session,
             principal(request),
-            _meeting_id(request),
+            path_meeting_id(request),
             body.text,
             specs,
             now=service.clock.now(),
@@ -510,7 +351,9 @@ async def save_minutes(request: web.Request) -> web.StreamResponse:
 
 async def get_minutes(request: web.Request) -> web.StreamResponse:
     async with request.app[keys.DB].reader() as session:
-        row, decisions = await minutes.minutes_of(session, principal(request), _meeting_id(request))
+        row, decisions = await minutes.minutes_of(
+            session, principal(request), path_meeting_id(request)
+        )
         return web.json_response(
             {
                 "revision": None if row is None else row.revision,
@@ -550,7 +393,7 @@ async def decision_done(request: web.Request) -> web.StreamResponse:
     service = request.app[keys.MEETINGS]
     async with service.db.transaction() as session:
         row = await minutes.mark_done(
-            session, principal(request), _id(request, "decision_id"), now=service.clock.now()
+            session, principal(request), path_id(request, "decision_id"), now=service.clock.now()
         )
         answer = decision_json(row, today=minutes.hall_today(service.clock.now()))
     return web.json_response(answer)
@@ -558,7 +401,6 @@ async def decision_done(request: web.Request) -> web.StreamResponse:
 
 def setup(app: web.Application) -> None:
     m = "/api/meetings/{meeting_id:\\d+}"
-    p = m + "/participants/{participant_id:\\d+}"
     add_route(app, "POST", "/api/meetings", schedule_meeting, SCHEDULERS)
     add_route(app, "GET", m, get_meeting, PARTIES)
     add_route(app, "PUT", m, edit_meeting, STAFF)
@@ -568,16 +410,6 @@ def setup(app: web.Application) -> None:
     add_route(app, "POST", m + "/join", join_meeting, PARTIES)
     add_route(app, "POST", m + "/leave", leave_meeting, PARTIES)
     add_route(app, "GET", m + "/me", my_participation, PARTIES)
-    add_route(app, "POST", m + "/lobby/admit-all", admit_all, STAFF)
-    add_route(app, "POST", p + "/admit", admit, STAFF)
-    add_route(app, "POST", p + "/deny", deny, STAFF)
-    add_route(app, "POST", p + "/control", control, STAFF)
-    add_route(app, "POST", p + "/remove", remove, STAFF)
-    add_route(app, "POST", p + "/role", set_role, STAFF)
-    add_route(app, "POST", m + "/host", hand_over, STAFF)
-    add_route(app, "POST", m + "/side-rooms", open_side_room, STAFF)
-    add_route(app, "POST", m + "/side-rooms/{room_id:\\d+}/close", close_side_room, STAFF)
-    add_route(app, "POST", m + "/end", end_meeting, STAFF)
     add_route(app, "PUT", m + "/minutes", save_minutes, STAFF)
     add_route(app, "GET", m + "/minutes", get_minutes, PARTIES)
     add_route(app, "GET", "/api/my/meetings", my_meetings, STAFF | {"department", "terminal"})

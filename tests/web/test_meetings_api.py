@@ -5,6 +5,7 @@ minutes into the case timeline, decisions lists."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -450,3 +451,44 @@ async def test_a_program_gets_the_json_error_shape_for_a_bad_link(
         resp = await http.get(link_of(meeting) + "x", headers={"Accept": "application/json"})
         assert resp.status == 404
         assert (await resp.json())["error"]["code"] == "link_invalid"
+
+
+async def next_event(ws: Any, name: str) -> dict[str, Any]:
+    """The data of the next `event` frame called `name` (others are skipped)."""
+    while True:
+        frame = json.loads((await ws.receive(timeout=5)).data)
+        if frame["type"] == "event" and frame["name"] == name:
+            return dict(frame["data"])
+
+
+async def test_lobby_changes_are_published_on_the_meeting_topic(
+    client_as: ClientFactory, server: TestServer
+) -> None:
+    meeting = await scheduled(client_as, server)
+    path = f"/api/meetings/{meeting['id']}"
+    host = await client_as("officer-urban")
+    await host.post(path + "/join")
+    ws = await host.http.ws_connect("/ws")
+    await ws.send_str(json.dumps({"type": "subscribe", "topic": f"meeting:{meeting['id']}"}))
+    assert (await next_event(ws, "meeting"))["waiting"] == []
+    dept = await client_as("dept-zhujian")
+    joined = await dept.post(path + "/join")
+    waiting = (await next_event(ws, "meeting"))["waiting"]
+    assert [w["id"] for w in waiting] == [joined["id"]]  # type: ignore[index]
+    await host.post(f"{path}/participants/{joined['id']}/deny", {"message": "稍后再进"})  # type: ignore[index]
+    denied = await next_event(ws, "lobby_denied")
+    assert denied == {"participant_id": joined["id"], "message": "稍后再进"}  # type: ignore[index]
+    await ws.close()
+    # A guest's socket follows its meeting only.
+    async with browsers(server, 1) as (guest,):
+        assert (await guest.get(link_of(meeting))).status == 200
+        gws = await guest.ws_connect("/ws")
+        for ref, topic in enumerate((f"meeting:{meeting['id']}", "line:urban", "board")):
+            await gws.send_str(json.dumps({"type": "subscribe", "topic": topic, "ref": ref}))
+        answers: dict[int, str] = {}
+        while len(answers) < 3:
+            frame = json.loads((await gws.receive(timeout=5)).data)
+            if frame["type"] in ("subscribed", "error"):
+                answers[frame["ref"]] = frame["type"]
+        assert answers == {0: "subscribed", 1: "error", 2: "error"}
+        await gws.close()
