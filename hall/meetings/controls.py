@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hall.accounts.tables import User
 from hall.accounts.users import Principal
 from hall.errors import Conflict, InvalidInput, NotFound
-from hall.meetings import lobby, minutes, scheduling
-from hall.meetings.lobby import participant, record
-from hall.meetings.scheduling import STAFF_ROLES, require_host, require_open
+from hall.meetings import lobby, minutes
+from hall.meetings.lobby import hosted, participant, record
+from hall.meetings.scheduling import STAFF_ROLES
 from hall.meetings.tables import (
     Meeting,
     MeetingParticipant,
@@ -32,13 +32,6 @@ class Control(StrEnum):
     ASK_UNMUTE = "ask_unmute"  # 请求开麦: the participant decides
     MUTE = "mute"  # 静音
     VIDEO_OFF = "video_off"  # 关闭视频
-
-
-async def _hosted(session: AsyncSession, who: Principal, meeting_id: int) -> Meeting:
-    meeting = await scheduling.viewable(session, who, meeting_id)
-    require_open(meeting)
-    require_host(who, meeting)
-    return meeting
 
 
 async def _present(
@@ -60,7 +53,7 @@ async def control(
     now: datetime,
 ) -> MeetingParticipant:
     """Apply a media control to a participant in the meeting (host only)."""
-    meeting = await _hosted(session, who, meeting_id)
+    meeting = await hosted(session, who, meeting_id)
     row = await _present(session, meeting, participant_id)
     if action == Control.MUTE:
         row.muted = True
@@ -74,7 +67,7 @@ async def remove(
     session: AsyncSession, who: Principal, meeting_id: int, participant_id: int, *, now: datetime
 ) -> MeetingParticipant:
     """Remove a participant (in the meeting or waiting) and block their rejoining."""
-    meeting = await _hosted(session, who, meeting_id)
+    meeting = await hosted(session, who, meeting_id)
     row = await participant(session, meeting, participant_id)
     if row.user_id == meeting.host_id:
         raise Conflict("主持人不能移出自己，请先移交主持人")
@@ -90,7 +83,7 @@ async def hand_over(
     session: AsyncSession, who: Principal, meeting_id: int, participant_id: int, *, now: datetime
 ) -> MeetingParticipant:
     """Make another participant in the meeting the host; they must be a staff account."""
-    meeting = await _hosted(session, who, meeting_id)
+    meeting = await hosted(session, who, meeting_id)
     row = await _present(session, meeting, participant_id)
     user = None if row.user_id is None else await session.get(User, row.user_id)
     if user is None or user.role not in STAFF_ROLES:
@@ -112,7 +105,7 @@ async def set_role(
     now: datetime,
 ) -> MeetingParticipant:
     """Make a participant a speaker or an observer."""
-    meeting = await _hosted(session, who, meeting_id)
+    meeting = await hosted(session, who, meeting_id)
     row = await participant(session, meeting, participant_id)
     if row.state == ParticipantState.REMOVED:
         raise Conflict("该参会人已被移出会议")
@@ -132,7 +125,7 @@ async def open_side_room(
 ) -> MeetingSideRoom:
     """Open a private side room for named participants in the meeting (e.g. the petitioner with
     the lawyer); each must be in the meeting and in no other open side room."""
-    meeting = await _hosted(session, who, meeting_id)
+    meeting = await hosted(session, who, meeting_id)
     if not name.strip():
         raise InvalidInput("请填写分组名称", fields={"name": "请填写分组名称"})
     if not participant_ids or len(set(participant_ids)) != len(participant_ids):
@@ -156,7 +149,7 @@ async def close_side_room(
     session: AsyncSession, who: Principal, meeting_id: int, room_id: int, *, now: datetime
 ) -> MeetingSideRoom:
     """Close a side room: its members return to the meeting."""
-    meeting = await _hosted(session, who, meeting_id)
+    meeting = await hosted(session, who, meeting_id)
     room = await session.get(MeetingSideRoom, room_id)
     if room is None or room.meeting_id != meeting.id:
         raise NotFound(f"分组 {room_id} 不存在")
@@ -179,7 +172,7 @@ async def _empty(session: AsyncSession, room: MeetingSideRoom) -> None:
 async def end(session: AsyncSession, who: Principal, meeting_id: int, *, now: datetime) -> Meeting:
     """End the meeting for all: everyone leaves, attendance closes, side rooms close; on a case,
     `meeting_held` (and the minutes, if written) land in its timeline."""
-    meeting = await _hosted(session, who, meeting_id)
+    meeting = await hosted(session, who, meeting_id)
     if meeting.state != MeetingState.LIVE:
         raise Conflict("会议尚未开始")
     people = await session.scalars(

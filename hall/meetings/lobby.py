@@ -179,7 +179,9 @@ async def leave(session: AsyncSession, who: Principal, meeting_id: int, *, now: 
     row.state, row.since, row.side_room_id = ParticipantState.LEFT, now, None
 
 
-async def _hosted(session: AsyncSession, who: Principal, meeting_id: int) -> Meeting:
+async def hosted(session: AsyncSession, who: Principal, meeting_id: int) -> Meeting:
+    """The meeting, if it may still be joined and `who` is its host (`not_found`,
+    `meeting_ended` / `meeting_cancelled`, `forbidden`)."""
     meeting = await scheduling.viewable(session, who, meeting_id)
     require_open(meeting)
     require_host(who, meeting)
@@ -190,7 +192,7 @@ async def admit(
     session: AsyncSession, who: Principal, meeting_id: int, participant_id: int, *, now: datetime
 ) -> MeetingParticipant:
     """The host admits one waiting participant."""
-    meeting = await _hosted(session, who, meeting_id)
+    meeting = await hosted(session, who, meeting_id)
     row = await participant(session, meeting, participant_id)
     if row.state != ParticipantState.WAITING:
         raise Conflict(f"该参会人不在等候室（状态 {row.state}）")
@@ -203,7 +205,7 @@ async def admit_all(
     session: AsyncSession, who: Principal, meeting_id: int, *, now: datetime
 ) -> list[MeetingParticipant]:
     """The host admits everyone waiting; returns them."""
-    meeting = await _hosted(session, who, meeting_id)
+    meeting = await hosted(session, who, meeting_id)
     waiting = list(
         await session.scalars(
             select(MeetingParticipant).where(
@@ -228,7 +230,7 @@ async def deny(
     now: datetime,
 ) -> MeetingParticipant:
     """The host refuses a waiting participant entry, with a message for them."""
-    meeting = await _hosted(session, who, meeting_id)
+    meeting = await hosted(session, who, meeting_id)
     row = await participant(session, meeting, participant_id)
     if row.state != ParticipantState.WAITING:
         raise Conflict(f"该参会人不在等候室（状态 {row.state}）")
