@@ -10,9 +10,10 @@ from hall import audit
 from hall.accounts import tables as accounts
 from hall.calendar import tables as calendar
 from hall.cases import tables as cases
+from hall.meetings import tables as meetings
 from hall.orm import Base
 from hall.queue import tables as queue
 from hall.visits import tables as visits
 
-CONTEXTS = (audit, accounts, calendar, cases, queue, visits)
+CONTEXTS = (audit, accounts, calendar, cases, meetings, queue, visits)
 metadata = Base.metadata

@@ -349,3 +349,45 @@ class ThrottleSettings:
             delay_max_s=self.query_delay_max_s,
             max_keys=self.max_keys,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSettings:
+    """Meetings (协调会 / 联席会议 / 包案调度会): invitation links, the lobby's seat hold."""
+
+    link_secret: str = field(
+        default="",
+        metadata={
+            "help": "Secret that signs the invitation links of external invitees (at least 32 "
+            "characters). Empty: a random one is generated on first start and kept in "
+            "<data_dir>/meeting-link.secret (mode 0600). Changing it invalidates every link."
+        },
+    )
+    link_margin_min: int = field(
+        default=120,
+        metadata={
+            "help": "An invitation link stays valid until the meeting's planned end (start + "
+            "duration) plus this many minutes."
+        },
+    )
+    seat_hold_s: int = field(
+        default=120,
+        metadata={
+            "help": "A participant who drops or leaves and rejoins within this many seconds is "
+            "admitted again without the host."
+        },
+    )
+    guest_claim_s: int = field(
+        default=60,
+        metadata={
+            "help": "A link opened in one browser is refused (in use) to another browser while "
+            "the first was active within this many seconds."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if self.link_secret and len(self.link_secret) < 32:
+            raise ValueError("meeting.link_secret is shorter than 32 characters")
+        for name in ("link_margin_min", "seat_hold_s", "guest_claim_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"meeting.{name} is {getattr(self, name)}; expected 0 or more")

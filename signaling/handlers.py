@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from hall.accounts.tables import Role
 from hall.errors import Conflict, Forbidden, NotFound
+from hall.meetings import lobby, scheduling
 from hall.queue import live, officers
 from hall.visits import visits
 from signaling.hub import (
@@ -75,8 +76,14 @@ async def on_subscribe(conn: Connection, frame: Subscribe) -> None:
     kind, _, key = frame.topic.partition(":")
     ctx = conn.ctx
     snapshot: tuple[str, Mapping[str, object]] | None = None
+    if conn.principal.role == Role.GUEST and kind != "meeting":
+        # A guest's browser follows its one meeting, nothing else of the hall.
+        raise Forbidden("会议嘉宾只能订阅所参加会议的频道")
     async with ctx.db.reader() as session:
-        if kind == "ticket":
+        if kind == "meeting":
+            meeting = await scheduling.viewable(session, conn.principal, int(key))
+            snapshot = ("meeting", await lobby.snapshot(session, meeting))
+        elif kind == "ticket":
             status = await live.ticket_status(
                 session, conn.principal, int(key), handle_default_s=ctx.handle_default_s
             )

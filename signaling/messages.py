@@ -24,7 +24,7 @@ Ref = (
     | Annotated[StrictInt, Field(ge=-REF_INT_MAX, le=REF_INT_MAX)]
     | None
 )
-TOPIC_PATTERN = r"^(ticket|visit|officer):[0-9]{1,12}$|^line:[a-z]{2,32}$|^board$"
+TOPIC_PATTERN = r"^(ticket|visit|officer|meeting):[0-9]{1,12}$|^line:[a-z]{2,32}$|^board$"
 ROOM_PATTERN = r"^visit-[0-9]{1,12}$"
 
 

@@ -18,11 +18,13 @@ from hall.accounts import users
 from hall.cases import documents, public_query
 from hall.cases.document_store import DocumentStore
 from hall.db import Database, migrate
+from hall.meetings import links
 from hall.ports import Clock, SystemClock
 from hall.settings import HALL_TZ
 from hall.throttle import Throttle
 from services.calls import CallService
 from services.evaluation_sweeper import EvaluationSweeper
+from services.meetings import MeetingService
 from services.queue import QueueService
 from signaling.bus import LocalBus
 from signaling.hub import MediaHub
@@ -38,6 +40,9 @@ from web import (
     evaluation_api,
     headers,
     keys,
+    meeting_api,
+    meeting_host_api,
+    meeting_pages,
     notice_api,
     pages,
     queue_api,
@@ -96,6 +101,21 @@ async def _media(app: web.Application) -> AsyncIterator[None]:
     )
     yield
     await hub.close()
+
+
+async def _meetings(app: web.Application) -> AsyncIterator[None]:
+    config = app[keys.CONFIG]
+    secret = await asyncio.to_thread(
+        links.load_secret, config.meeting.link_secret, config.hall.data_dir
+    )
+    app[keys.MEETINGS] = MeetingService(
+        db=app[keys.DB],
+        bus=app[keys.BUS],
+        clock=app[keys.CLOCK],
+        settings=config.meeting,
+        signer=links.LinkSigner(secret),
+    )
+    yield
 
 
 async def _queue(app: web.Application) -> AsyncIterator[None]:
@@ -187,8 +207,11 @@ def create_app(config: Config, *, clock: Clock | None = None) -> web.Application
     notice_api.setup(app)
     evaluation_api.setup(app)
     document_api.setup(app)
+    meeting_api.setup(app)
+    meeting_host_api.setup(app)
+    meeting_pages.setup(app)
     admin.setup(app)
     app.router.add_static("/static", HERE / "static", name="static")
     app[keys.POLICIES]["GET /static"] = PUBLIC
-    app.cleanup_ctx.extend([_database, _documents, _media, _queue, _calls, _evaluations])
+    app.cleanup_ctx.extend([_database, _documents, _media, _meetings, _queue, _calls, _evaluations])
     return app

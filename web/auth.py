@@ -18,14 +18,19 @@ from aiohttp.typedefs import Handler
 from hall.accounts.tables import Role
 from hall.accounts.users import Principal, principal_for
 from hall.errors import Forbidden, HallError, Unauthenticated
+from hall.meetings.guests import principal_for_guest
 from hall.throttle import Throttle
 from web import keys
 from web.errors import CsrfFailed
 
 SESSION_COOKIE = "jf_session"
+# The guest session of an external meeting invitee's link (role `guest`, no account).
+GUEST_COOKIE = "jf_guest"
 LOGIN_CSRF_COOKIE = "jf_login_csrf"
 PUBLIC = frozenset({"public"})
-ANY_USER = frozenset(r.value for r in Role)
+# Every account role; a guest is not an account and reaches only the routes that name it.
+ANY_USER = frozenset(r.value for r in Role if r != Role.GUEST)
+GUEST = frozenset({Role.GUEST.value})
 STAFF = frozenset({"officer", "desk", "leader", "supervisor", "admin"})
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
 _SAFE = ("GET", "HEAD", "OPTIONS")
@@ -76,9 +81,13 @@ def _policy(request: web.Request) -> frozenset[str] | None:
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Load the session's principal, enforce the route's role policy and CSRF."""
     token = request.cookies.get(SESSION_COOKIE)
-    if token:
+    guest_token = request.cookies.get(GUEST_COOKIE)
+    if token or guest_token:
+        now = request.app[keys.CLOCK].now()
         async with request.app[keys.DB].reader() as session:
-            who = await principal_for(session, token, now=request.app[keys.CLOCK].now())
+            who = None if not token else await principal_for(session, token, now=now)
+            if who is None and guest_token:
+                who = await principal_for_guest(session, guest_token, now=now)
         if who is not None:
             request[PRINCIPAL] = who
     if request.match_info.http_exception is not None:

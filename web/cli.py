@@ -20,7 +20,7 @@ from aiohttp import web
 
 from hall import demo
 from hall.accounts import admin
-from hall.accounts.tables import Role
+from hall.accounts.admin import ACCOUNT_ROLES
 from hall.calendar.deadlines import check_dates
 from hall.calendar.workdays import load_calendar
 from hall.cases import cases
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     user_sub = user.add_subparsers(dest="user_command", required=True)
     add = user_sub.add_parser("add", help="create an account (password from a prompt)")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--role", required=True, choices=ACCOUNT_ROLES)
     add.add_argument("--name", help="display name")
     add.add_argument("--lines", help="comma-separated line codes for officers")
     add.add_argument("--terminal", help="terminal code (required for terminal accounts)")

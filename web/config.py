@@ -13,6 +13,7 @@ from hall.settings import (
     CaseSettings,
     DocumentSettings,
     HallSettings,
+    MeetingSettings,
     QueueSettings,
     ThrottleSettings,
 )
@@ -55,6 +56,7 @@ class Config:
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     documents: DocumentSettings = field(default_factory=DocumentSettings)
     throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
+    meeting: MeetingSettings = field(default_factory=MeetingSettings)
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, **sections: Any) -> Config:

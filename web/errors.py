@@ -33,6 +33,13 @@ STATUS = {
     "file_too_large": 413,
     "unsupported_type": 415,
     "file_missing": 410,
+    "meeting_ended": 409,
+    "meeting_cancelled": 409,
+    "removed_from_meeting": 403,
+    "link_invalid": 404,
+    "link_expired": 410,
+    "link_revoked": 410,
+    "link_in_use": 409,
     "internal_error": 500,
 }
 

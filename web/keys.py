@@ -16,6 +16,7 @@ from signaling.session import SignalingContext
 
 if TYPE_CHECKING:
     from services.calls import CallService
+    from services.meetings import MeetingService
     from services.queue import QueueService
     from web.config import Config
 
@@ -31,3 +32,4 @@ QUERY_THROTTLE: web.AppKey[Throttle] = web.AppKey("query_throttle", Throttle)  #
 SIGNALING: web.AppKey[SignalingContext] = web.AppKey("signaling", SignalingContext)
 POLICIES: web.AppKey[dict[str, frozenset[str]]] = web.AppKey("policies")
 DOCUMENTS: web.AppKey[DocumentStore] = web.AppKey("documents", DocumentStore)
+MEETINGS: web.AppKey[MeetingService] = web.AppKey("meetings")

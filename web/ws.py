@@ -12,7 +12,7 @@ from hall.errors import Forbidden, RateLimited
 from signaling.handlers import HANDLERS
 from signaling.session import CLOSE_TOO_MANY_SOCKETS, Connection
 from web import keys
-from web.auth import ANY_USER, add_route, client_address, principal
+from web.auth import ANY_USER, GUEST, add_route, client_address, principal
 
 # Bounds the cooldown table: an address-rotating flood cannot grow it without limit.
 COOLDOWN_ENTRIES_MAX = 10_000
@@ -127,4 +127,4 @@ def setup(app: web.Application) -> None:
     app[USER_SOCKETS] = {}
     app[COOLDOWNS] = Cooldowns()
     app.on_shutdown.append(_close_sockets)
-    add_route(app, "GET", "/ws", websocket, ANY_USER)
+    add_route(app, "GET", "/ws", websocket, ANY_USER | GUEST)

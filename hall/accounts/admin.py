@@ -23,6 +23,8 @@ DISPLAY_MAX = 64
 # Which roles are bound to what: officers serve lines (leaders may), terminals sit in a village
 # station, department accounts act for one department.
 LINE_ROLES = frozenset({Role.OFFICER, Role.LEADER})
+# Roles an account may have: a guest is a link's browser session, never an account.
+ACCOUNT_ROLES = tuple(r.value for r in Role if r != Role.GUEST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +93,10 @@ async def _get(session: AsyncSession, user_id: int) -> User:
 
 
 def _role(value: str, problems: dict[str, str]) -> Role | None:
-    try:
+    if value in ACCOUNT_ROLES:
         return Role(value)
-    except ValueError:
-        problems["role"] = "未知角色：" + ", ".join(r.value for r in Role)
-        return None
+    problems["role"] = "未知角色：" + ", ".join(ACCOUNT_ROLES)
+    return None
 
 
 def _bindings(spec: AccountSpec, role: Role | None, problems: dict[str, str]) -> None:

@@ -33,6 +33,9 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"  # 督查
     ADMIN = "admin"  # 管理员
     DISPLAY = "display"  # 叫号屏: the hall's display board (a TV), sees masked data only
+    # 会议嘉宾: the browser of an external meeting invitee, bound to one invitation by a signed
+    # link; no account row has this role, and it reaches only that meeting's routes.
+    GUEST = "guest"
 
 
 class Village(Base):

@@ -35,6 +35,9 @@ class Principal:
     room_id: int | None
     csrf_token: str
     department_id: int | None = None  # 责任单位 of a department account
+    # A guest (role `guest`) has no account: `user_id` is minus its invitation id (unique per
+    # guest, never a row id) and `invitation_id` names the one invitation it may act on.
+    invitation_id: int | None = None
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles

@@ -36,6 +36,9 @@ STAFF_ONLY_KINDS = frozenset(
         "recording_salvaged",
         "recording_quarantined",
         "accused_unit_recorded",
+        # A meeting's attendance and its minutes (the whole record, every party's decisions).
+        "meeting_held",
+        "meeting_minutes",
     }
 )
 # Staff-visibility kinds a department still sees on a case it handles: its own handling steps.
@@ -56,7 +59,8 @@ def readable_events(
 ) -> list[CaseEvent]:
     """The events of a case's timeline `who` is shown on the case page. Staff: all but restricted
     ones. A department: what the petitioner may read plus its own handling steps (its
-    acknowledgement, objection, supervision, its own state changes), never a staff-only kind,
+    acknowledgement, objection, supervision, its own state changes, the meeting decisions it
+    owns), never a staff-only kind,
     and for a 检举控告 no trace of the evidence (`document_added`). Nobody else: none."""
     shown = [e for e in events if e.visibility != Visibility.RESTRICTED]
     if reads_staff_events(who):
@@ -72,6 +76,11 @@ def readable_events(
             e.visibility in (Visibility.PUBLIC, Visibility.PETITIONER)
             or e.kind in DEPARTMENT_KINDS
             or (e.kind == "state_changed" and e.actor_id == who.user_id)
+            or (
+                e.kind == "meeting_decision"
+                and who.department_id is not None
+                and e.data.get("owner_department_id") == who.department_id
+            )
         )
     ]
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.conftest import ClientFactory
-from tests.support import HttpClient
+from tests.support import Client, HttpClient
 from web import keys
 from web.auth import POLICY_REFUSAL, PUBLIC
 from web.config import Config
@@ -118,10 +119,39 @@ ROLE_USERS = {
 }
 
 
+async def guest_client(server: TestServer, client_as: ClientFactory) -> tuple[HttpClient, Client]:
+    """A browser that opened an external invitee's link (a guest session), as a `Client`."""
+    leader = await client_as("leader")
+    me = await leader.get("/api/me")
+    assert isinstance(me, dict)
+    meeting = await leader.post(
+        "/api/meetings",
+        {
+            "kind": "joint",
+            "title": "七条线联席会议",
+            "starts_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+            "duration_min": 60,
+            "host_id": me["id"],
+            "invitees": [{"sort": "external", "name": "王律师", "external_role": "lawyer"}],
+        },
+        status=201,
+    )
+    assert isinstance(meeting, dict)
+    link = meeting["invitations"][0]["link"]
+    http = TestClient(server)
+    await http.start_server()
+    page = await http.get(re.sub(r"^https?://[^/]+", "", link))
+    found = re.search(r'name="csrf-token" content="([^"]+)"', await page.text())
+    assert page.status == 200 and found is not None
+    return http, Client(http=http, csrf=found.group(1), username="guest")
+
+
 async def test_role_matrix_on_every_route(server: TestServer, client_as: ClientFactory) -> None:
-    """Each role gets 403 exactly on the routes whose policy leaves it out; anonymous gets 401."""
+    """Each role gets 403 exactly on the routes whose policy leaves it out; anonymous gets 401.
+    A guest (an external invitee's link) is refused everything but its meeting's routes."""
     policies = server.app[keys.POLICIES]
     clients = {role: await client_as(username) for role, username in ROLE_USERS.items()}
+    guest_http, clients["guest"] = await guest_client(server, client_as)
     concrete = {
         "{case_id}": "1",
         "{ticket_id}": "1",
@@ -137,6 +167,12 @@ async def test_role_matrix_on_every_route(server: TestServer, client_as: ClientF
         "{year}": "2099",
         "{department_id}": "999999",
         "{user_id}": "999999",
+        # No such meeting: nothing is scheduled, cancelled or ended by the walk (404).
+        "{meeting_id}": "999999",
+        "{invitation_id}": "999999",
+        "{participant_id}": "999999",
+        "{room_id}": "999999",
+        "{decision_id}": "999999",
     }
     checked = 0
     async with TestClient(server) as anonymous:
@@ -161,6 +197,7 @@ async def test_role_matrix_on_every_route(server: TestServer, client_as: ClientF
                 )
                 assert refused_by_policy == (role not in roles), (key, role, resp.status)
                 checked += 1
+    await guest_http.session.close()
     assert checked > 60
 
 

@@ -29,7 +29,7 @@ from web.config import Config
 # Path parameters the walk fills from a finished case; {kind} is every notice kind.
 FILLED = (
     *("ticket_id", "case_id", "visit_id", "petitioner_id", "recording_id", "document_id"),
-    *("supervision_id", "kind"),
+    *("supervision_id", "kind", "meeting_id"),
 )
 # Path parameters that name nothing of a ticket or case: their routes are not walked.
 OTHER_PARAMS = {
@@ -38,6 +38,11 @@ OTHER_PARAMS = {
     "year": "a calendar year of the holiday table",
     "department_id": "a department of the register (administration)",
     "user_id": "an account (administration)",
+    "invitation_id": "an invitee of a meeting (its case's meeting is walked by meeting_id)",
+    "participant_id": "a participant of a meeting (host controls: no case data in answers)",
+    "room_id": "a side room of a meeting",
+    "decision_id": "a decision of a meeting's minutes",
+    "token": "an external invitee's signed link (a guest session, no case data)",
 }
 # Every GET route without a path parameter (pages, lists) is walked too. Those that are not, and
 # every other route without one (each changes something and names no existing ticket or case),
@@ -46,6 +51,7 @@ NOT_WALKED = {
     "POST /login": "logs in: answers with a redirect",
     "POST /logout": "ends the session the walk uses",
     "POST /api/visit-requests": "registers a new case: answers with that case's waiting ticket",
+    "POST /api/meetings": "schedules a new meeting (each case's meeting is walked by meeting_id)",
     "POST /api/queue/call-next": "starts the next visit (would consume the walk's tickets)",
     "PUT /api/officer/state": "the caller's own availability",
     "POST /api/public/query": "anonymous, and needs the query code itself",
@@ -86,6 +92,7 @@ class Finished:
     recording_id: int = 0
     document_id: int = 0
     supervision_id: int = 0
+    meeting_id: int = 0
 
 
 async def frames_until_pong(ws: aiohttp.ClientWebSocketResponse, ref: str) -> list[str]:
@@ -179,6 +186,31 @@ async def route_case(client_as: ClientFactory, config: Config, case: Finished) -
     )
 
 
+async def schedule_meeting(officer: Client, case_id: int) -> int:
+    """A live coordination meeting on the case, hosted by the officer, inviting the registering
+    station, the department and a lawyer by link."""
+    me = await officer.get("/api/me")
+    made = await officer.post(
+        "/api/meetings",
+        {
+            "kind": "coordination",
+            "title": "协调会",
+            "case_id": case_id,
+            "starts_at": "2026-03-09T08:00:00+00:00",
+            "duration_min": 60,
+            "host_id": me["id"],  # type: ignore[index]
+            "invitees": [
+                {"sort": "department", "department_id": 1},
+                {"sort": "external", "name": "王律师", "external_role": "lawyer"},
+            ],
+        },
+        status=201,
+    )
+    assert isinstance(made, dict)
+    await officer.post(f"/api/meetings/{made['id']}/join")
+    return int(made["id"])
+
+
 async def facts(config: Config, case_id: int, ticket_id: int, visit_id: int) -> Finished:
     db = Database(config.hall.resolved_database_url())
     try:
@@ -201,6 +233,7 @@ def walked_paths(policies: dict[str, frozenset[str]], case: Finished) -> list[tu
         "recording_id": case.recording_id,
         "document_id": case.document_id,
         "supervision_id": case.supervision_id,
+        "meeting_id": case.meeting_id,
     }
     assert {*values, "kind"} == set(FILLED)
     out = []
@@ -273,7 +306,9 @@ async def test_only_the_registrar_and_notice_printing_staff_see_a_query_code(
     sockets = Sockets(clients)
     await sockets.open()
     kinds = {k for part in re.findall(r"\^\(?([a-z|]+)", TOPIC_PATTERN) for k in part.split("|")}
-    assert kinds == {"ticket", "visit", "officer", "line", "board"}, "a new topic kind: walk it"
+    assert kinds == {"ticket", "visit", "officer", "line", "board", "meeting"}, (
+        "a new topic kind: walk it"
+    )
     # Live events: every account follows both tickets and each visit while it is live.
     cases = []
     for made in (remote, walk_in):
@@ -290,11 +325,17 @@ async def test_only_the_registrar_and_notice_printing_staff_see_a_query_code(
         )
         await officer.post(f"/api/visits/{visit_id}/end", {"outcome": "accepted"})
         await sockets.drain()
-        cases.append(await facts(config, int(made["case_id"]), ticket_id, visit_id))
+        case = await facts(config, int(made["case_id"]), ticket_id, visit_id)
+        case.meeting_id = await schedule_meeting(officer, case.case_id)
+        cases.append(case)
     # Snapshots: every account subscribes again once both tickets are done.
     for case in cases:
         await sockets.subscribe(
-            {"ticket": f"ticket:{case.ticket_id}", "visit": f"visit:{case.visit_id}"}
+            {
+                "ticket": f"ticket:{case.ticket_id}",
+                "visit": f"visit:{case.visit_id}",
+                "meeting": f"meeting:{case.meeting_id}",
+            }
         )
     await sockets.close()
     for case in cases:
