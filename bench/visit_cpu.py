@@ -63,7 +63,6 @@ class Actor:
         self.csrf = ""
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.nextref = 0
-        self.offers: asyncio.Task[None] | None = None
 
     async def login(self, username: str) -> None:
         async with self.http.get(f"{self.base}/login") as page:
@@ -108,24 +107,8 @@ class Actor:
         sdp, _ = await peer.offer()
         answer = await self.request({"type": "offer", "room": room, "sdp": sdp})
         await peer.accept(answer["sdp"], answer["sdp_type"])
-        # The other participant's tracks arrive in server offers (docs/signaling.md); from here
-        # on this task is the socket's only reader.
-        self.offers = asyncio.create_task(self.answer_server_offers(room, peer))
-
-    async def answer_server_offers(self, room: str, peer: PlayerClient) -> None:
-        assert self.ws is not None
-        async for msg in self.ws:
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                return
-            offer = json.loads(msg.data)
-            if offer.get("type") == "offer":
-                sdp = await peer.answer(offer["sdp"])
-                answer = {"type": "answer", "room": room, "revision": offer["revision"], "sdp": sdp}
-                await self.ws.send_str(json.dumps(answer))
 
     async def close(self) -> None:
-        if self.offers is not None:
-            self.offers.cancel()
         if self.ws is not None:
             await self.ws.close()
         await self.http.close()

@@ -12,23 +12,18 @@ from typing import Any
 import av
 
 from recording.recorder import ParticipantRecording, RoomRecorder, opus_duration_ms, vp8_frame_size
-from signaling.hub import MediaHub
-from tests.media_fixtures import wait_for
-from tests.signaling.members import Member
+from signaling.hub import MediaHub, SessionDescription
+from tests.media_fixtures import PlayerClient, wait_for
 
 
 async def join(
     hub: MediaHub, room: str, participant: str, media: Path, *, video: bool = True
-) -> Member:
-    """A participant that publishes and answers the hub's server offers (the others' tracks)."""
-    member = Member(hub, room, participant, media)
-    await member.publish(video=video)
-    return member
-
-
-def videos(member: Member) -> int:
-    """Video frames `member` has received from the others so far."""
-    return len(member.client.received["video"]) if member.client is not None else 0
+) -> PlayerClient:
+    client = PlayerClient(media, video=video)
+    sdp, type_ = await client.offer()
+    answer = await hub.publish(room, participant, SessionDescription(sdp=sdp, type=type_))
+    await client.accept(answer.sdp, answer.type)
+    return client
 
 
 def ffprobe(path: Path, *args: str) -> dict[str, Any]:
@@ -95,7 +90,7 @@ async def test_a_recorded_call_gives_one_playable_webm_per_participant(
     villager = await join(hub, "visit-7", "villager", sample_webm)
     try:
         await wait_for(
-            lambda: all(videos(c) > 0 for c in (officer, villager)),
+            lambda: all(len(c.received["video"]) > 0 for c in (officer, villager)),
             what="the call to connect",
         )
         await asyncio.sleep(5.0)  # the length of the recorded call, not a synchronisation
@@ -131,17 +126,22 @@ async def test_a_participant_who_rejoins_continues_in_the_same_file(
     await recorder.start()
     officer = await join(hub, "visit-8", "officer", sample_webm)
     villager = await join(hub, "visit-8", "villager", sample_webm)
+    clients = [officer, villager]
     try:
-        await wait_for(lambda: videos(officer) >= 30, what="villager's video")
-        await villager.leave()
-        before = videos(officer)
-        await villager.publish()  # rejoins the room as the same participant
-        await wait_for(lambda: videos(officer) >= before + 60, what="villager back on video")
+        await wait_for(lambda: len(officer.received["video"]) >= 30, what="villager's video")
+        await villager.close()
+        await hub.leave("visit-8", "villager")
+        rejoined = await join(hub, "visit-8", "villager", sample_webm)
+        clients.append(rejoined)
+        before = len(officer.received["video"])
+        await wait_for(
+            lambda: len(officer.received["video"]) >= before + 60, what="villager back on video"
+        )
         recordings = await recorder.stop()
     finally:
         await hub.close()
-        await officer.close()
-        await villager.close()
+        for client in clients:
+            await client.close()
 
     assert len(recordings) == 2
     villager_file = next(r for r in recordings if r.participant_id == "villager")

@@ -66,6 +66,7 @@ async def all_see_all(members: dict[str, Member], present: set[str], *, within: 
         # next one begins.)
         first_key = next((i for i, item in enumerate(video) if item.keyframe), None)
         assert first_key is not None and first_key <= 1, (m.participant_id, b, video[:3])
+        assert video[first_key].at - m.mapped_at[m.mid_of(b, "video") or ""] < 2.0
         pts = [item.pts for item in video if item.pts is not None]
         assert all(later > earlier for earlier, later in zip(pts, pts[1:], strict=False))
 
