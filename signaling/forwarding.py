@@ -195,11 +195,6 @@ class PacketTrack(MediaStreamTrack):
             self._waiting_keyframe = True
             source.request_keyframe()
 
-    def clear(self) -> None:
-        """Drop the packets queued and not yet read (counted as dropped)."""
-        self._counters.dropped += len(self._queue)
-        self._queue.clear()
-
     def request_keyframe(self) -> None:
         """Ask the current publisher for a keyframe (throttled by the publication)."""
         if self._source is not None:

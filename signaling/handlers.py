@@ -10,15 +10,8 @@ from hall.errors import Conflict, Forbidden, NotFound
 from hall.meetings import lobby, scheduling
 from hall.queue import live, officers
 from hall.visits import visits
-from signaling.hub import (
-    MediaHubError,
-    OfferSender,
-    ParticipantInfo,
-    SessionDescription,
-    StaleAnswer,
-)
-from signaling.messages import Answer, Join, Leave, Offer, Ping, Subscribe, Unsubscribe
-from signaling.negotiation import ServerOffer
+from signaling.hub import MediaHubError, SessionDescription
+from signaling.messages import Join, Leave, Offer, Ping, Subscribe, Unsubscribe
 from signaling.session import Connection, Handler
 
 logger = logging.getLogger(__name__)
@@ -39,33 +32,9 @@ class NotJoined(Conflict):
 
 
 class MediaFailed(Conflict):
-    """The server could not negotiate media for the offer (or apply the answer)."""
+    """The server could not negotiate media for the offer."""
 
     code = "media_failed"
-
-
-class StaleRevision(Conflict):
-    """An answer to a server offer that is not the one waiting (already answered, or made for
-    a peer connection that a newer client offer replaced)."""
-
-    code = "stale_answer"
-
-
-def offer_sender(conn: Connection) -> OfferSender:
-    """Deliver the hub's server offers to this connection as `offer` frames."""
-
-    def send(offer: ServerOffer) -> None:
-        conn.reply(
-            "offer",
-            None,
-            room=offer.room_id,
-            revision=offer.revision,
-            sdp=offer.sdp,
-            sdp_type="offer",
-            tracks={mid: track.as_frame() for mid, track in offer.tracks.items()},
-        )
-
-    return send
 
 
 async def on_ping(conn: Connection, frame: Ping) -> None:
@@ -137,8 +106,6 @@ async def on_join(conn: Connection, frame: Join) -> None:
         except NotFound:
             raise UnknownRoom(f"未知房间：{frame.room}") from None
     conn.rooms.add(frame.room)
-    hub = conn.ctx.hub
-    joined_before = conn.participant_id in hub.participants(frame.room)
     conn.reply(
         "joined",
         frame.ref,
@@ -147,10 +114,6 @@ async def on_join(conn: Connection, frame: Join) -> None:
         participants=conn.ctx.hub.participants(frame.room),
         recording=True,
     )
-    if joined_before:
-        # A reconnect: media kept running; server offers now go to this connection (the one
-        # waiting for an answer, if any, is sent again after `joined`).
-        hub.rebind(frame.room, conn.participant_id, offer_sender(conn))
 
 
 async def on_offer(conn: Connection, frame: Offer) -> None:
@@ -158,36 +121,12 @@ async def on_offer(conn: Connection, frame: Offer) -> None:
         raise NotJoined(f"尚未加入房间 {frame.room}，请先发送 join")
     try:
         answer = await conn.ctx.hub.publish(
-            frame.room,
-            conn.participant_id,
-            SessionDescription(sdp=frame.sdp, type="offer"),
-            info=ParticipantInfo(name=conn.principal.display_name, role=conn.principal.role),
-            send_offer=offer_sender(conn),
+            frame.room, conn.participant_id, SessionDescription(sdp=frame.sdp, type="offer")
         )
     except MediaHubError as exc:
         logger.warning("[%s] offer failed: %s", frame.room, exc)
         raise MediaFailed(f"媒体协商失败：{exc}") from None
-    # Replied before anything else is awaited: the hub's first server offer for this peer
-    # connection is made after publish() returned, so it always follows this answer.
     conn.reply("answer", frame.ref, room=frame.room, sdp=answer.sdp, sdp_type=answer.type)
-
-
-async def on_answer(conn: Connection, frame: Answer) -> None:
-    if frame.room not in conn.rooms:
-        raise NotJoined(f"尚未加入房间 {frame.room}，请先发送 join")
-    try:
-        await conn.ctx.hub.accept_answer(
-            frame.room,
-            conn.participant_id,
-            frame.revision,
-            SessionDescription(sdp=frame.sdp, type="answer"),
-        )
-    except StaleAnswer as exc:
-        raise StaleRevision(f"该应答已过期（版本 {frame.revision}）：{exc}") from None
-    except MediaHubError as exc:
-        logger.warning("[%s] answer failed: %s", frame.room, exc)
-        raise MediaFailed(f"媒体协商失败：{exc}") from None
-    conn.reply("answered", frame.ref, room=frame.room, revision=frame.revision)
 
 
 async def on_leave(conn: Connection, frame: Leave) -> None:
@@ -204,7 +143,6 @@ HANDLERS: Mapping[str, Handler] = {
     "unsubscribe": on_unsubscribe,
     "join": on_join,
     "offer": on_offer,
-    "answer": on_answer,
     "leave": on_leave,
 }
 ERROR_CODES = (
@@ -219,6 +157,5 @@ ERROR_CODES = (
     "not_joined",
     "conflict",
     "media_failed",
-    "stale_answer",
     "internal_error",
 )

@@ -10,11 +10,10 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiortc import (
     MediaStreamTrack,
-    RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -32,36 +31,12 @@ from aiortc.exceptions import (
 )
 
 from signaling.forwarding import ForwardingCounters, PacketTrack, Publication
-from signaling.negotiation import (
-    ServerOffer,
-    negotiated_parameters,
-    pin_offer,
-)
 from signaling.passthrough import (
     forward_keyframe_requests,
     install_passthrough,
     send_picture_loss,
 )
-from signaling.rooms import (
-    OfferSender,
-    ParticipantInfo,
-    Peer,
-    Room,
-    SinkEntry,
-    Slot,
-    attach_live_slots,
-    reconcile,
-)
 from signaling.sink import MediaSink
-
-__all__ = [
-    "MediaHub",
-    "MediaHubError",
-    "OfferSender",
-    "ParticipantInfo",
-    "SessionDescription",
-    "StaleAnswer",
-]
 
 logger = logging.getLogger(__name__)
 
@@ -93,17 +68,25 @@ class MediaHubError(Exception):
     """A publish request the hub cannot serve; the message says which room and participant."""
 
 
-class StaleAnswer(MediaHubError):
-    """An answer to a server offer that is not the participant's outstanding one."""
+@dataclass(slots=True, eq=False)
+class _Peer:
+    participant_id: str
+    pc: RTCPeerConnection
+    outputs: dict[str, PacketTrack]  # kind -> what the server sends to this participant
+    publications: dict[str, Publication] = field(default_factory=dict)  # kind -> what it sends
 
 
-def _drop_offer(offer: ServerOffer) -> None:
-    logger.info(
-        "[room %s] %s: no signaling to send offer %d to",
-        offer.room_id,
-        offer.participant_id,
-        offer.revision,
-    )
+@dataclass(slots=True, eq=False)
+class _SinkEntry:
+    sink: MediaSink
+    tracks: dict[tuple[str, str], PacketTrack] = field(default_factory=dict)  # (participant, kind)
+
+
+@dataclass(slots=True, eq=False)
+class _Room:
+    room_id: str
+    peers: dict[str, _Peer] = field(default_factory=dict)  # insertion order = join order
+    sinks: list[_SinkEntry] = field(default_factory=list)
 
 
 def _codec_preferences(kind: str) -> list[RTCRtpCodecCapability]:
@@ -112,15 +95,13 @@ def _codec_preferences(kind: str) -> list[RTCRtpCodecCapability]:
 
 
 class MediaHub:
-    """Rooms of participants, each with one peer connection to this server (all-see-all).
+    """Rooms of participants, each with one peer connection to this server.
 
-    A participant's own offer negotiates what it publishes (the hub only receives on those
-    m-sections). Every other participant's audio and video reach it on server-added sendonly
-    transceivers, negotiated by server offers (``send_offer``): one outstanding offer per
-    participant, later changes coalesced into the next. A transceiver whose participant left goes
-    inactive and is reused for the next track of its kind (aiortc cannot stop one in an offer).
-    A participant who publishes again replaces its old peer connection; the others' transceivers
-    switch source without renegotiation when the new one publishes the same kinds.
+    Routing: each participant receives the most recently joined *other* participant's audio and
+    video. That is the whole call for 1:1 visits; meetings with more parties (one transceiver per
+    remote participant, with renegotiation) come in a later issue. A participant who publishes
+    again replaces its old peer connection; the others' PacketTracks switch source without
+    renegotiation.
     """
 
     def __init__(
@@ -129,32 +110,22 @@ class MediaHub:
         install_passthrough()
         self._ice_servers = list(ice_servers)
         self._queue_packets = queue_packets
-        self._rooms: dict[str, Room] = {}
+        self._rooms: dict[str, _Room] = {}
         self._counters = ForwardingCounters()
         self._state_callback: StateCallback | None = None
         self._callback_tasks: set[asyncio.Task[None]] = set()
-        self._offers = 0
         self._closed = False
 
     # --- publishing -------------------------------------------------------------------------
 
     async def publish(
-        self,
-        room_id: str,
-        participant_id: str,
-        offer: SessionDescription,
-        *,
-        info: ParticipantInfo | None = None,
-        send_offer: OfferSender = _drop_offer,
+        self, room_id: str, participant_id: str, offer: SessionDescription
     ) -> SessionDescription:
-        """Answer ``offer`` (the hub receives its audio/video, VP8 + Opus) and start forwarding.
+        """Answer ``offer`` (sendrecv audio + video, VP8 + Opus) and start forwarding.
 
         The answer holds every server ICE candidate (aiortc gathers before answering). If the
         participant already has a peer connection, it is replaced once the new one is set up.
-        The others' tracks follow in server offers passed to ``send_offer``; the first is made
-        only after this call has returned, so a caller that replies with the answer before
-        awaiting anything else delivers the answer first. Raises MediaHubError if the hub is
-        closed or the offer cannot be answered.
+        Raises MediaHubError if the hub is closed or the offer cannot be answered.
         """
         who = f"[room {room_id}] participant {participant_id}"
         if self._closed:
@@ -167,28 +138,28 @@ class MediaHub:
             raise MediaHubError(f"{who}: the offer cannot be parsed: {exc!r}") from exc
         if not offered & set(KINDS):
             raise MediaHubError(f"{who}: the offer has neither audio nor video")
-        configuration = RTCConfiguration(
-            iceServers=self._ice_servers or None, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
-        )
+        configuration = RTCConfiguration(iceServers=self._ice_servers or None)
         pc = RTCPeerConnection(configuration)
+        outputs: dict[str, PacketTrack] = {}
         # Only for the kinds offered: aiortc cannot answer with a transceiver the offer lacks.
-        # Made before setRemoteDescription, they are matched to the offer's first m-section of
-        # their kind, so the codec preferences apply to the answer.
-        own = []
         for kind in (k for k in KINDS if k in offered):
-            transceiver = pc.addTransceiver(kind, direction="recvonly")
+            track = PacketTrack(kind, capacity=self._queue_packets, counters=self._counters)
+            # Transceivers made before setRemoteDescription are matched to the offer's m-lines
+            # by kind, so the codec preferences apply to the answer and it is sendrecv even if
+            # nobody else is in the room yet.
+            transceiver = pc.addTransceiver(track, direction="sendrecv")
             transceiver.setCodecPreferences(_codec_preferences(kind))
-            own.append(transceiver)
-        peer = Peer(participant_id, pc, info or ParticipantInfo(), send_offer, {})
+            forward_keyframe_requests(transceiver.sender, track.request_keyframe)
+            outputs[kind] = track
+        peer = _Peer(participant_id, pc, outputs)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type=offer.type))
             for transceiver in pc.getTransceivers():
-                if transceiver not in own:
-                    # A second camera or a screen share: declined, so that nobody sends media
-                    # the hub would not read.
+                if transceiver.sender.track is None:
+                    # A second camera or a screen share: declined until meetings learn
+                    # renegotiation, so that nobody sends media the hub would not read.
                     transceiver.direction = "inactive"
             await pc.setLocalDescription(await pc.createAnswer())
-            peer.parameters = negotiated_parameters(pc.localDescription.sdp, ALLOWED_MIME_TYPES)
         except NEGOTIATION_ERRORS as exc:
             await self._close_peer(peer)
             raise MediaHubError(f"{who}: the offer cannot be answered: {exc}") from exc
@@ -196,24 +167,24 @@ class MediaHub:
             await self._close_peer(peer)
             raise MediaHubError(f"{who}: the media hub is closed")
 
-        for transceiver in own:
+        for transceiver in pc.getTransceivers():
             remote = transceiver.receiver.track
-            if remote is not None and transceiver.currentDirection in ("recvonly", "sendrecv"):
+            if transceiver.sender.track is not None and remote is not None:
                 peer.publications[transceiver.kind] = self._publication(
                     participant_id, remote, transceiver.receiver
                 )
         pc.on("connectionstatechange", lambda: self._report_state(room_id, peer))
 
-        room = self._rooms.setdefault(room_id, Room(room_id))
+        room = self._rooms.setdefault(room_id, _Room(room_id))
         old = room.peers.pop(participant_id, None)
         room.peers[participant_id] = peer
+        self._route(room)
         self._feed_sinks(room, peer)
         for publication in peer.publications.values():
             publication.start()
         if old is not None:
             logger.info("%s: published again, replacing the old peer connection", who)
             await self._close_peer(old)
-        self._room_changed(room)
         local = pc.localDescription
         return SessionDescription(sdp=local.sdp, type=local.type)
 
@@ -225,11 +196,20 @@ class MediaHub:
 
         return Publication(participant_id, remote, send_pli=send_pli, counters=self._counters)
 
-    def _feed_sinks(self, room: Room, peer: Peer) -> None:
+    def _route(self, room: _Room) -> None:
+        """Point every participant's outputs at the most recently joined other participant."""
+        order = list(room.peers)
+        for participant_id, peer in room.peers.items():
+            others = [p for p in order if p != participant_id]
+            target = room.peers[others[-1]] if others else None
+            for kind, output in peer.outputs.items():
+                output.attach(target.publications.get(kind) if target is not None else None)
+
+    def _feed_sinks(self, room: _Room, peer: _Peer) -> None:
         for entry in room.sinks:
             self._feed_sink(entry, peer)
 
-    def _feed_sink(self, entry: SinkEntry, peer: Peer) -> None:
+    def _feed_sink(self, entry: _SinkEntry, peer: _Peer) -> None:
         for kind, publication in peer.publications.items():
             key = (peer.participant_id, kind)
             track = entry.tracks.get(key)
@@ -241,122 +221,16 @@ class MediaHub:
             else:
                 track.attach(publication)
 
-    # --- renegotiation ------------------------------------------------------------------------
-
-    def _room_changed(self, room: Room) -> None:
-        """Someone joined, left or published again: switch sources, renegotiate who needs it."""
-        for peer in room.peers.values():
-            attach_live_slots(room, peer)
-            peer.dirty = True
-            self._schedule(room, peer)
-
-    def _schedule(self, room: Room, peer: Peer) -> None:
-        if peer.task is None and peer.outstanding is None and peer.dirty and not self._closed:
-            peer.task = asyncio.create_task(
-                self._negotiate(room, peer), name=f"negotiate {room.room_id} {peer.participant_id}"
-            )
-
-    async def _negotiate(self, room: Room, peer: Peer) -> None:
-        """Make one server offer if the room changed what ``peer`` should receive."""
-        who = f"[room {room.room_id}] participant {peer.participant_id}"
-        try:
-            while (
-                peer.dirty
-                and peer.outstanding is None
-                and room.peers.get(peer.participant_id) is peer
-            ):
-                peer.dirty = False
-                if not reconcile(room, peer, lambda kind: self._new_slot(peer, kind)):
-                    continue
-                offer = await peer.pc.createOffer()
-                pinned = pin_offer(offer.sdp, peer.parameters)
-                await peer.pc.setLocalDescription(RTCSessionDescription(sdp=pinned, type="offer"))
-                revision = room.next_revision(peer.participant_id)
-                tracks = {
-                    slot.transceiver.mid: room.remote_track(slot)
-                    for slot in peer.slots
-                    if slot.source is not None and slot.transceiver.mid is not None
-                }
-                server_offer = ServerOffer(
-                    room.room_id,
-                    peer.participant_id,
-                    revision,
-                    peer.pc.localDescription.sdp,
-                    tracks,
-                )
-                peer.outstanding = server_offer
-                self._offers += 1
-                peer.send_offer(server_offer)
-        except NEGOTIATION_ERRORS as exc:
-            logger.error("%s: a server offer could not be made: %s", who, exc)
-        finally:
-            peer.task = None
-
-    def _new_slot(self, peer: Peer, kind: str) -> Slot:
-        track = PacketTrack(kind, capacity=self._queue_packets, counters=self._counters)
-        transceiver = peer.pc.addTransceiver(track, direction="sendonly")
-        transceiver.setCodecPreferences(_codec_preferences(kind))
-        # Each subscriber's PLI/FIR reaches the publisher its slot is fed from.
-        forward_keyframe_requests(transceiver.sender, track.request_keyframe)
-        return Slot(kind, transceiver, track)
-
-    async def accept_answer(
-        self, room_id: str, participant_id: str, revision: int, answer: SessionDescription
-    ) -> None:
-        """Apply the participant's answer to server offer ``revision``; its new tracks start.
-
-        Raises StaleAnswer if ``revision`` is not the participant's outstanding offer (answered
-        already, or made for a peer connection since replaced), MediaHubError if the answer
-        cannot be applied (the offer stays outstanding: a corrected answer may follow).
-        """
-        who = f"[room {room_id}] participant {participant_id}"
-        room = self._rooms.get(room_id)
-        peer = room.peers.get(participant_id) if room is not None else None
-        if room is None or peer is None or peer.outstanding is None or peer.answering:
-            raise StaleAnswer(f"{who}: no server offer is waiting for an answer")
-        if peer.outstanding.revision != revision:
-            raise StaleAnswer(
-                f"{who}: answer to offer {revision}, but offer {peer.outstanding.revision} "
-                "is the one waiting"
-            )
-        if answer.type != "answer":
-            raise MediaHubError(f"{who}: expected an SDP answer, got type {answer.type!r}")
-        peer.answering = True
-        try:
-            await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))
-        except NEGOTIATION_ERRORS as exc:
-            raise MediaHubError(f"{who}: the answer cannot be applied: {exc}") from exc
-        finally:
-            peer.answering = False
-        if room.peers.get(participant_id) is not peer:
-            return  # replaced or gone meanwhile
-        peer.outstanding = None
-        for slot in peer.slots:
-            slot.live = slot.source is not None
-        attach_live_slots(room, peer)
-        self._schedule(room, peer)
-
-    def rebind(self, room_id: str, participant_id: str, send_offer: OfferSender) -> None:
-        """Send the participant's later offers through ``send_offer`` (a new signaling
-        connection), and resend the outstanding one, if any, there."""
-        room = self._rooms.get(room_id)
-        peer = room.peers.get(participant_id) if room is not None else None
-        if peer is None:
-            return
-        peer.send_offer = send_offer
-        if peer.outstanding is not None:
-            send_offer(peer.outstanding)
-
     # --- sinks --------------------------------------------------------------------------------
 
     def attach_sink(self, room_id: str, sink: MediaSink) -> None:
         """Give ``sink`` a PacketTrack for every current and future publisher track of the room."""
         if self._closed:
             raise MediaHubError(f"[room {room_id}] cannot attach a sink: the media hub is closed")
-        room = self._rooms.setdefault(room_id, Room(room_id))
+        room = self._rooms.setdefault(room_id, _Room(room_id))
         if any(entry.sink is sink for entry in room.sinks):
             return
-        entry = SinkEntry(sink)
+        entry = _SinkEntry(sink)
         room.sinks.append(entry)
         for peer in room.peers.values():
             self._feed_sink(entry, peer)
@@ -380,10 +254,9 @@ class MediaHub:
         peer = room.peers.pop(participant_id, None) if room is not None else None
         if room is None or peer is None:
             return
+        self._route(room)
+        self._forget_if_empty(room)
         await self._close_peer(peer)
-        if self._rooms.get(room_id) is room:
-            self._room_changed(room)
-            self._forget_if_empty(room)
 
     async def close_room(self, room_id: str) -> None:
         """Close every peer connection of the room and end its sinks' tracks (idempotent)."""
@@ -407,20 +280,15 @@ class MediaHub:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _forget_if_empty(self, room: Room) -> None:
+    def _forget_if_empty(self, room: _Room) -> None:
         if not room.peers and not room.sinks and self._rooms.get(room.room_id) is room:
             del self._rooms[room.room_id]
 
-    async def _close_peer(self, peer: Peer) -> None:
-        task, peer.task = peer.task, None
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        peer.outstanding = None
+    async def _close_peer(self, peer: _Peer) -> None:
         for publication in peer.publications.values():
             await publication.close()
-        for slot in peer.slots:
-            slot.track.stop()
+        for track in peer.outputs.values():
+            track.stop()
         try:
             await peer.pc.close()
         except AttributeError as exc:
@@ -447,7 +315,7 @@ class MediaHub:
         """
         self._state_callback = cb
 
-    def _report_state(self, room_id: str, peer: Peer) -> None:
+    def _report_state(self, room_id: str, peer: _Peer) -> None:
         room = self._rooms.get(room_id)
         callback = self._state_callback
         if callback is None or room is None or room.peers.get(peer.participant_id) is not peer:
@@ -459,13 +327,11 @@ class MediaHub:
             task.add_done_callback(self._callback_tasks.discard)
 
     def stats(self) -> dict[str, int]:
-        """Rooms and peers now; forwarded/dropped packets, keyframe requests and server offers
-        since start."""
+        """Rooms and peers now; forwarded/dropped packets and keyframe requests since start."""
         return {
             "rooms": len(self._rooms),
             "peers": sum(len(room.peers) for room in self._rooms.values()),
             "forwarded_packets": self._counters.forwarded,
             "dropped_packets": self._counters.dropped,
             "keyframe_requests": self._counters.keyframe_requests,
-            "server_offers": self._offers,
         }

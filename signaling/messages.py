@@ -68,15 +68,6 @@ class Offer(_Frame):
     sdp: Annotated[str, Field(min_length=10, max_length=60000)]
 
 
-class Answer(_Frame):
-    """The browser's SDP answer to a server `offer` on its existing peer connection."""
-
-    type: Literal["answer"]
-    room: Annotated[str, Field(pattern=ROOM_PATTERN)]
-    revision: Annotated[StrictInt, Field(ge=1, le=REF_INT_MAX)]
-    sdp: Annotated[str, Field(min_length=10, max_length=60000)]
-
-
 class Leave(_Frame):
     """Leave a media room; the peer connection is closed."""
 
@@ -85,9 +76,9 @@ class Leave(_Frame):
 
 
 ClientFrame = Annotated[
-    Ping | Subscribe | Unsubscribe | Join | Offer | Answer | Leave, Field(discriminator="type")
+    Ping | Subscribe | Unsubscribe | Join | Offer | Leave, Field(discriminator="type")
 ]
-CLIENT_TYPES = ("ping", "subscribe", "unsubscribe", "join", "offer", "answer", "leave")
+CLIENT_TYPES = ("ping", "subscribe", "unsubscribe", "join", "offer", "leave")
 SERVER_TYPES = (
     "welcome",
     "pong",
@@ -96,8 +87,6 @@ SERVER_TYPES = (
     "event",
     "joined",
     "answer",
-    "offer",
-    "answered",
     "left",
     "error",
 )
@@ -115,7 +104,7 @@ class FrameError(Exception):
         self.ref = ref
 
 
-def parse_frame(text: str) -> Ping | Subscribe | Unsubscribe | Join | Offer | Answer | Leave:
+def parse_frame(text: str) -> Ping | Subscribe | Unsubscribe | Join | Offer | Leave:
     """Parse a client frame; raises FrameError (`bad_json`, `unknown_type`, `invalid_field`)."""
     try:
         raw: Any = json.loads(text)

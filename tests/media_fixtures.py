@@ -25,14 +25,11 @@ def make_sample_webm(
     fps: int = 30,
     tone_hz: int = 440,
     keyframe_every_s: float = 1.0,
-    audio_frame_ms: int = 20,
 ) -> Path:
     """Write a VP8 + Opus WebM of ``seconds`` (testsrc2 picture, sine tone) to ``path``.
 
     One keyframe per ``keyframe_every_s`` (browsers send them rarely, and on request), realtime
-    encoder settings, ~1 Mbit/s: the kind of stream a browser sends. Opus packets of
-    ``audio_frame_ms`` (browsers send 20; 60 makes a third of the packets, for big rooms in one
-    test process). Returns ``path``.
+    encoder settings, ~1 Mbit/s: the kind of stream a browser sends. Returns ``path``.
     """
     gop = str(max(1, round(fps * keyframe_every_s)))
     ffmpeg = shutil.which("ffmpeg")
@@ -74,8 +71,6 @@ def make_sample_webm(
         "libopus",
         "-b:a",
         "64k",
-        "-frame_duration",
-        str(audio_frame_ms),
         "-ac",
         "2",
         str(path),
@@ -108,9 +103,6 @@ class PlayerClient:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.player = MediaPlayer(str(media), decode=False)
         self.received: dict[str, list[Received]] = {"audio": [], "video": []}
-        # The same items per mid of the transceiver they arrived on (what a server offer's
-        # `tracks` map names).
-        self.by_mid: dict[str, list[Received]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         audio_track, video_track = self.player.audio, self.player.video
         if audio_track is None or video_track is None:
@@ -121,11 +113,9 @@ class PlayerClient:
         self.pc.on("track", self._on_track)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
-        mid = next((t.mid for t in self.pc.getTransceivers() if t.receiver.track is track), None)
-        by_mid = self.by_mid.setdefault(mid or "?", [])
-        self._tasks.append(asyncio.create_task(self._consume(track, by_mid)))
+        self._tasks.append(asyncio.create_task(self._consume(track)))
 
-    async def _consume(self, track: MediaStreamTrack, by_mid: list[Received]) -> None:
+    async def _consume(self, track: MediaStreamTrack) -> None:
         items = self.received[track.kind]
         while True:
             try:
@@ -134,9 +124,7 @@ class PlayerClient:
                 return
             is_packet = isinstance(item, av.Packet)
             keyframe = isinstance(item, av.Packet) and bool(item.is_keyframe)
-            received = Received(time.monotonic(), is_packet, item.pts, keyframe)
-            items.append(received)
-            by_mid.append(received)
+            items.append(Received(time.monotonic(), is_packet, item.pts, keyframe))
 
     async def offer(self) -> tuple[str, str]:
         """(sdp, type) of an offer whose ICE gathering is complete."""
@@ -146,12 +134,6 @@ class PlayerClient:
 
     async def accept(self, sdp: str, type_: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=type_))
-
-    async def answer(self, offer_sdp: str) -> str:
-        """Apply a server offer on this peer connection; the SDP of the answer."""
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-        await self.pc.setLocalDescription(await self.pc.createAnswer())
-        return str(self.pc.localDescription.sdp)
 
     async def close(self) -> None:
         await self.pc.close()

@@ -36,7 +36,6 @@ CLIENT_MODELS: tuple[type[BaseModel], ...] = (
     messages.Unsubscribe,
     messages.Join,
     messages.Offer,
-    messages.Answer,
     messages.Leave,
 )
 

@@ -27,7 +27,7 @@ from tests.recording.test_recorder import decode_errors, ffprobe
 from tests.support import registration, valid_id_number
 from tests.web.test_cli import HALL, free_port
 from tests.web.test_deadlines_cli import run_hall
-from tests.web.test_visit_media import answer_offers, connect_media
+from tests.web.test_visit_media import connect_media
 from tests.web.test_ws import frame
 
 WAITING = 50
@@ -185,11 +185,8 @@ async def test_sigkill_with_50_waiting_and_two_live_visits_loses_nothing(tmp_pat
     assert [t for (t,) in interrupted] == sorted(v["ticket"]["id"] for v in visits)
 
 
-async def join_media(
-    session: Session, room: str, media: Path, answering: set[asyncio.Task[dict[str, Any]]]
-) -> PlayerClient:
-    """Open a WebSocket as ``session`` and send ``media`` into the visit's room (aiortc peer);
-    the server's offers are answered in the background (a task added to ``answering``)."""
+async def join_media(session: Session, room: str, media: Path) -> PlayerClient:
+    """Open a WebSocket as ``session`` and send ``media`` into the visit's room (aiortc peer)."""
     ws = await session.http.ws_connect(session.base + "/ws")
     assert (await frame(ws))["type"] == "welcome"
     peer = PlayerClient(media)
@@ -198,7 +195,6 @@ async def join_media(
     except BaseException:
         await peer.close()
         raise
-    answering.add(asyncio.create_task(answer_offers(ws, room, peer, tracks=None)))
     return peer
 
 
@@ -208,7 +204,6 @@ async def test_sigkill_mid_visit_keeps_the_recording_up_to_the_crash(
     data_dir = tmp_path / "var"
     server = await start(data_dir)
     peers: list[PlayerClient] = []
-    answering: set[asyncio.Task[dict[str, Any]]] = set()
     try:
         async with (
             logged_in(server.base, "village-zhangzhuang") as terminal,
@@ -216,8 +211,8 @@ async def test_sigkill_mid_visit_keeps_the_recording_up_to_the_crash(
         ):
             await terminal.post("/api/visit-requests", registration())
             called = await officer.post("/api/queue/call-next")
-            peers.append(await join_media(officer, called["room"], sample_webm, answering))
-            peers.append(await join_media(terminal, called["room"], sample_webm, answering))
+            peers.append(await join_media(officer, called["room"], sample_webm))
+            peers.append(await join_media(terminal, called["room"], sample_webm))
             for peer in peers:
                 await wait_for(lambda p=peer: len(p.received["video"]) > 30, within=20)  # type: ignore[misc]
             started = time.monotonic()
@@ -229,9 +224,6 @@ async def test_sigkill_mid_visit_keeps_the_recording_up_to_the_crash(
         if server.process.returncode is None:
             server.process.send_signal(signal.SIGKILL)
             await server.process.wait()
-        for task in answering:
-            task.cancel()
-        await asyncio.gather(*answering, return_exceptions=True)
         for peer in peers:
             await peer.close()
     folder = data_dir / "recordings" / f"visit-{called['visit_id']}"

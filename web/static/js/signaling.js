@@ -48,10 +48,7 @@ export class SignalingClient extends EventTarget {
       else resolve(frame);
       return;
     }
-    if (frame.type === "offer") {
-      // A server offer on the media peer connection of a room (answered by HubCall).
-      this.dispatchEvent(new CustomEvent("server-offer", { detail: frame }));
-    } else if (frame.type === "event") {
+    if (frame.type === "event") {
       this.dispatchEvent(new CustomEvent(frame.name, { detail: frame }));
       this.dispatchEvent(new CustomEvent("event", { detail: frame }));
     } else if (frame.type === "error") {
